@@ -1,0 +1,1 @@
+"""clonus.cli: the typer application; the only code that prints or exits."""

@@ -1,0 +1,125 @@
+"""`clonus advise`: one case (file, stdin or flags) in, advice out as text, JSON or Markdown."""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .common import fail, load_kb_or_exit, read_text_arg
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+_P = "Patient"
+_M = "Medication"
+_R = "Response"
+
+
+def advise(
+    case_file: Annotated[Optional[str], typer.Argument(
+        help="Case file (YAML or JSON); '-' reads standard input. Flags below override its fields.",
+        show_default=False)] = None,
+    format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
+    kb: Annotated[Optional[Path], typer.Option("--kb", help="Knowledge-base folder (default: the shipped KB).",
+                                               show_default=False)] = None,
+    explain: Annotated[bool, typer.Option("--explain", help="Show why: the facts behind each recommendation "
+                                          "and every rule that fired, in order.")] = False,
+    include_draft: Annotated[bool, typer.Option("--include-draft", help="Also run draft and reviewed rules "
+                                                "(the output says so).")] = False,
+    age: Annotated[Optional[str], typer.Option(help="Age in years.", rich_help_panel=_P)] = None,
+    condition: Annotated[Optional[str], typer.Option(help="Underlying condition (free text).", rich_help_panel=_P)] = None,
+    spasticity: Annotated[Optional[str], typer.Option(help="focal | generalized", rich_help_panel=_P)] = None,
+    respiratory_compromise: Annotated[Optional[bool], typer.Option(
+        "--respiratory-compromise/--no-respiratory-compromise", show_default=False, rich_help_panel=_P)] = None,
+    sleep_apnea: Annotated[Optional[str], typer.Option(help="none_known | suspected | untreated | treated",
+                                                       rich_help_panel=_P)] = None,
+    stroke: Annotated[Optional[bool], typer.Option("--stroke/--no-stroke", help="Spasticity after a stroke.",
+                                                   show_default=False, rich_help_panel=_P)] = None,
+    egfr: Annotated[Optional[str], typer.Option(help="eGFR, mL/min/1.73 m2.", rich_help_panel=_P)] = None,
+    dialysis: Annotated[Optional[bool], typer.Option("--dialysis/--no-dialysis", show_default=False,
+                                                     rich_help_panel=_P)] = None,
+    hepatic_disease: Annotated[Optional[bool], typer.Option("--hepatic-disease/--no-hepatic-disease",
+                                                            show_default=False, rich_help_panel=_P)] = None,
+    epilepsy: Annotated[Optional[bool], typer.Option("--epilepsy/--no-epilepsy", show_default=False,
+                                                     rich_help_panel=_P)] = None,
+    pregnant: Annotated[Optional[bool], typer.Option("--pregnant/--no-pregnant", show_default=False,
+                                                     rich_help_panel=_P)] = None,
+    other_medications: Annotated[Optional[list[str]], typer.Option(
+        help="Another current medication; repeat, or separate with commas.", rich_help_panel=_P)] = None,
+    drug: Annotated[Optional[str], typer.Option(help="Current drug, e.g. baclofen.", rich_help_panel=_M)] = None,
+    route: Annotated[Optional[str], typer.Option(help="oral (default) | intrathecal", rich_help_panel=_M)] = None,
+    dose: Annotated[Optional[str], typer.Option(help="One administration with its unit, e.g. '15 mg'.",
+                                                rich_help_panel=_M)] = None,
+    frequency: Annotated[Optional[str], typer.Option(help="e.g. q8h, TID, 'every 8 hours', 'twice daily'.",
+                                                     rich_help_panel=_M)] = None,
+    relief: Annotated[Optional[str], typer.Option(help="adequate | inadequate", rich_help_panel=_R)] = None,
+    side_effects: Annotated[Optional[list[str]], typer.Option(
+        help="An adverse effect; repeat, or separate with commas.", rich_help_panel=_R)] = None,
+    side_effects_intolerable: Annotated[Optional[bool], typer.Option(
+        "--side-effects-intolerable/--no-side-effects-intolerable", show_default=False, rich_help_panel=_R)] = None,
+    withdrawal_signs: Annotated[Optional[bool], typer.Option(
+        "--withdrawal-signs/--no-withdrawal-signs", show_default=False, rich_help_panel=_R)] = None,
+) -> None:
+    """Advise on one patient on oral baclofen: next step with a capped dose plan, precautions,
+    monitoring, alternatives and adjuncts, each with its rule and sources.
+
+    Exit codes: 0 advice given (including a request for missing data), 2 unusable input.
+    """
+    flags = {k: v for k, v in locals().items() if k not in
+             ("case_file", "format", "kb", "explain", "include_draft") and v is not None}
+    from clonus.engine.errors import CaseError, ClonusError
+    from clonus.engine.intake import case_fields, read_case_text
+
+    if case_file is None and not flags:
+        fail("give a case file (or '-' for standard input) or case flags such as --age and --dose; "
+             "see 'clonus advise --help'")
+    knowledge = load_kb_or_exit(kb)
+    try:
+        data = read_case_text(read_text_arg(case_file), "case file") if case_file is not None else {}
+        _apply_flags(data, flags, case_fields(knowledge))
+        result = _advise(knowledge, data, include_draft)
+    except CaseError as exc:
+        fail(str(exc))
+    except ClonusError as exc:
+        fail(f"{type(exc).__name__}: {exc}", code=1)
+    typer.echo(_render(result, knowledge, format, explain), nl=False)
+
+
+def _apply_flags(data: dict, flags: dict, fields: dict) -> None:
+    by_leaf = {path.rsplit(".", 1)[-1]: path for path in fields}
+    for name, value in flags.items():
+        if isinstance(value, list):
+            value = [item.strip() for v in value for item in v.split(",") if item.strip()]
+        section, leaf = by_leaf[name].split(".", 1)
+        target = data.setdefault(section, {})
+        if not isinstance(target, dict):
+            return  # intake reports the malformed section with its own message
+        target[leaf] = value
+
+
+def _advise(knowledge, data, include_draft):
+    from clonus.engine.advice import Advisor
+
+    with Advisor(knowledge, include_draft=include_draft) as advisor:
+        return advisor.advise(data)
+
+
+def _render(result, knowledge, format: Format, explain: bool) -> str:
+    from clonus.engine import report
+
+    if format is Format.json:
+        return json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n"
+    if format is Format.markdown:
+        return report.render_markdown(result, knowledge, explain)
+    text = report.render_text(result, knowledge, explain)
+    if explain:
+        text += "\n".join(report.render_trace_text(result)) + "\n"
+    return text

@@ -1,0 +1,32 @@
+"""The `clonus` command. Each command lives in its own module; heavy imports happen inside commands."""
+
+from __future__ import annotations
+
+import typer
+
+from . import advise as advise_cmd
+
+app = typer.Typer(
+    name="clonus",
+    help="Clinical decision support for adult spasticity on oral baclofen: advice from a YAML knowledge "
+    "base run on durable_rules, with its rules, facts and sources.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+app.command("advise")(advise_cmd.advise)
+
+
+@app.callback()
+def main() -> None:
+    """Clinical decision support for adult spasticity on oral baclofen.
+
+    Start with: clonus advise CASE_FILE (see examples/), or clonus advise --age 45 --drug baclofen
+    --dose "15 mg" --frequency q8h --relief inadequate --spasticity generalized.
+    """
+
+
+def run() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,181 @@
+"""Turn a case (YAML/JSON text or a mapping) into normalised input facts, or fail with one clear CaseError."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from types import MappingProxyType
+from typing import Any, Mapping
+
+import yaml
+
+from .errors import CaseError
+from .loader import normalise_frequency, suggest
+from .model import FactDef, Kb
+
+_MASS_RE = re.compile(r"^\s*(?P<number>[-+]?\d+(?:\.\d+)?|[-+]?\.\d+)\s*(?P<unit>[^\d\s].*?)?\s*$")
+_EVERY_N_HOURS_RE = re.compile(r"^(?:q(?P<a>\d+)(?:h|hr|hrs|hour|hours)|every(?P<b>\d+)(?:h|hr|hrs|hour|hours))$")
+_NUMBER_RE = re.compile(r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)\s*$")
+
+
+@dataclass(frozen=True)
+class Case:
+    """A validated case: known input facts (normalised) and the input facts it lacks."""
+
+    facts: Mapping[str, Any]
+    absent: frozenset[str]
+
+
+def read_case_text(text: str, name: str = "case") -> dict:
+    """Parse case text (YAML, of which JSON is a subset) safely into a mapping."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise CaseError(name, f"malformed YAML/JSON{where}", f"valid YAML or JSON ({problem})") from exc
+    if data is None:
+        raise CaseError(name, "empty", "a YAML or JSON mapping with patient, medication and response")
+    if not isinstance(data, dict):
+        raise CaseError(name, type(data).__name__, "a YAML or JSON mapping with patient, medication and response")
+    return data
+
+
+def case_fields(kb: Kb) -> dict[str, FactDef]:
+    """Case field path (patient.age) -> the input fact it feeds."""
+    return {f.case_field: f for f in kb.facts.values() if f.origin == "input" and f.case_field}
+
+
+def parse_case(kb: Kb, data: Mapping[str, Any]) -> Case:
+    """Validate every field against the facts dictionary and normalise values."""
+    fields = case_fields(kb)
+    sections = sorted({path.split(".")[0] for path in fields})
+    values: dict[str, Any] = {}
+    for section, content in data.items():
+        if section not in sections:
+            raise CaseError(str(section), _short(content), f"one of the sections {', '.join(sections)}"
+                            f"{suggest(section, sections)}")
+        if content is None:
+            continue
+        if not isinstance(content, dict):
+            raise CaseError(section, _short(content), "a mapping of fields")
+        allowed = sorted(p.split(".", 1)[1] for p in fields if p.startswith(section + "."))
+        for key, raw in content.items():
+            path = f"{section}.{key}"
+            if path not in fields:
+                raise CaseError(path, _short(raw), f"a known field of {section}: {', '.join(allowed)}"
+                                f"{suggest(key, allowed)}")
+            if raw is None:
+                continue
+            fact = fields[path]
+            values[fact.name] = _normalise(kb, fact, path, raw)
+    for fact in kb.facts.values():
+        if fact.origin != "input":
+            continue
+        if fact.name not in values and fact.default is not None:
+            values[fact.name] = fact.default
+        if fact.product_of and all(p in values for p in fact.product_of):
+            product = Decimal(1)
+            for part in fact.product_of:
+                product *= Decimal(str(values[part]))
+            values[fact.name] = _tidy(product)
+    absent = frozenset(f.name for f in kb.input_facts() if f.name not in values)
+    ordered = {name: values[name] for name in kb.facts if name in values}
+    return Case(MappingProxyType(ordered), absent)
+
+
+def _short(value: Any) -> Any:
+    text = json.dumps(value, default=str) if not isinstance(value, str) else value
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _tidy(number: Decimal) -> int | float:
+    number = number.quantize(Decimal("0.001")).normalize()
+    return int(number) if number == number.to_integral_value() else float(number)
+
+
+def _range_text(fact: FactDef) -> str:
+    low = f"above {fact.minimum:g}" if fact.exclusive_minimum else f"from {fact.minimum:g}"
+    unit = f" {fact.unit}" if fact.unit else ""
+    if fact.minimum is not None and fact.maximum is not None:
+        return f"a number {low} to {fact.maximum:g}{unit}"
+    if fact.minimum is not None:
+        return f"a number {low}{unit}"
+    return f"a number{unit}"
+
+
+def _check_range(fact: FactDef, path: str, raw: Any, number: int | float) -> int | float:
+    low_fail = fact.minimum is not None and (number <= fact.minimum if fact.exclusive_minimum else number < fact.minimum)
+    high_fail = fact.maximum is not None and number > fact.maximum
+    if low_fail or high_fail:
+        raise CaseError(path, raw, _range_text(fact))
+    return number
+
+
+def _normalise(kb: Kb, fact: FactDef, path: str, raw: Any) -> Any:
+    if fact.parse == "mass":
+        return _check_range(fact, path, raw, parse_mass(kb, path, raw))
+    if fact.parse == "frequency":
+        return _check_range(fact, path, raw, parse_frequency(kb, path, raw))
+    if fact.type == "number":
+        if isinstance(raw, bool) or not (isinstance(raw, (int, float)) or isinstance(raw, str) and _NUMBER_RE.match(raw)):
+            raise CaseError(path, raw, _range_text(fact))
+        number = _tidy(Decimal(str(raw).strip()))
+        return _check_range(fact, path, raw, number)
+    if fact.type == "boolean":
+        if not isinstance(raw, bool):
+            raise CaseError(path, raw, "true or false")
+        return raw
+    if fact.type == "enum":
+        text = str(raw).strip().lower() if isinstance(raw, str) else None
+        if text not in fact.values:
+            raise CaseError(path, raw, f"one of {', '.join(fact.values)}{suggest(text or raw, fact.values)}")
+        return text
+    if fact.type == "words":
+        items = [raw] if isinstance(raw, str) else raw
+        if not isinstance(items, list) or not all(isinstance(i, str) and i.strip() for i in items):
+            raise CaseError(path, _short(raw), "a list of words, e.g. [ciprofloxacin, omeprazole]")
+        return tuple(dict.fromkeys(i.strip().lower().replace(" ", "_") for i in items))
+    if not isinstance(raw, str) or not raw.strip():
+        raise CaseError(path, raw, "a word or short text")
+    return raw.strip().lower().replace(" ", "_")
+
+
+def parse_mass(kb: Kb, path: str, raw: Any) -> int | float:
+    """'15 mg', '15mg', '0.015 g', '15000 mcg' -> mg. A bare number or a non-mass unit is refused."""
+    units = ", ".join(sorted(kb.mass_units))
+    accepted = f"a number and a mass unit, e.g. '15 mg' (units: {units})"
+    if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
+        raise CaseError(path, raw, accepted)
+    match = _MASS_RE.match(str(raw))
+    if not match:
+        raise CaseError(path, raw, accepted)
+    if not match["unit"]:
+        raise CaseError(path, raw, f"{accepted}; a bare number has no unit")
+    unit = match["unit"].strip().lower()
+    if unit not in kb.mass_units:
+        raise CaseError(path, raw, f"{accepted}; {unit!r} is not a mass unit{suggest(unit, kb.mass_units)}")
+    try:
+        mg = Decimal(match["number"]) * Decimal(str(kb.mass_units[unit]))
+    except InvalidOperation as exc:  # pragma: no cover - the regex admits only decimal numbers
+        raise CaseError(path, raw, accepted) from exc
+    return _tidy(mg)
+
+
+def parse_frequency(kb: Kb, path: str, raw: Any) -> int | float:
+    """'q8h', 'TID', 't.i.d.', 'every 8 hours', 'twice daily'... -> doses per day."""
+    examples = "a frequency such as q8h, every 8 hours, TID, twice daily, QID, daily or at bedtime"
+    if not isinstance(raw, str):
+        raise CaseError(path, raw, examples)
+    key = normalise_frequency(raw)
+    if key in kb.frequencies:
+        return kb.frequencies[key]
+    match = _EVERY_N_HOURS_RE.match(key)
+    if match:
+        hours = int(match["a"] or match["b"])
+        if 0 < hours <= 24 and 24 % hours == 0:
+            return 24 // hours
+    raise CaseError(path, raw, examples)

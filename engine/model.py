@@ -1,0 +1,138 @@
+"""The validated, immutable form of a knowledge base. A Kb that exists has passed every load check."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Mapping
+
+from .conditions import Atom, Node, Value
+
+FACT_TYPES = ("number", "boolean", "enum", "words", "text")
+FACT_ORIGINS = ("input", "derived")
+STATUSES = ("draft", "reviewed", "approved")
+SEVERITIES = ("info", "warning", "critical")
+GRADES = ("A", "A(copy)", "B", "C", "C/B")
+
+
+@dataclass(frozen=True)
+class FactDef:
+    """One fact a rule may read: from the case (input) or asserted by rules (derived)."""
+
+    name: str
+    type: str
+    origin: str
+    label: str
+    description: str
+    unit: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_minimum: bool = False
+    values: tuple[str, ...] = ()
+    case_field: str | None = None
+    parse: str | None = None
+    product_of: tuple[str, ...] = ()
+    default: Value = None
+    needed_for_dosing: bool = False
+    file: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class CodeDef:
+    """A recommendation code, its category, severity and clinician-facing text (with {param} slots)."""
+
+    code: str
+    category: str
+    severity: str
+    text: str
+    title: str
+    file: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class SourceDef:
+    id: str
+    title: str
+    publisher: str
+    year: int | None
+    url: str
+    grade: str
+    file: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Recommend:
+    """A recommendation a rule makes; `params` fill the code text and, for dose plans, the arithmetic."""
+
+    code: str
+    params: Mapping[str, Value] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: str
+    status: str
+    version: int
+    rationale: str
+    sources: tuple[str, ...]
+    when: Node
+    alternatives: tuple[tuple[Atom, ...], ...]
+    asserts: tuple[tuple[str, Value], ...]
+    recommends: tuple[Recommend, ...]
+    dose_plan: Mapping[str, Value] | None
+    dose_limits: Mapping[str, Value]
+    last_reviewed: str | None
+    review_by: str | None
+    file: str
+    line: int
+    condition_lines: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+
+    def reads(self) -> tuple[str, ...]:
+        """Facts this rule reads, in order of first appearance."""
+        return tuple(dict.fromkeys(a.fact for alt in self.alternatives for a in alt))
+
+
+@dataclass(frozen=True)
+class RuleTest:
+    """A rule test case: a case, the codes that must appear and the codes that must not."""
+
+    name: str
+    case: Mapping
+    expect: tuple[str, ...]
+    forbid: tuple[str, ...]
+    todo: bool
+    file: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Kb:
+    name: str
+    version: str
+    description: str
+    root: str
+    facts: Mapping[str, FactDef]
+    codes: Mapping[str, CodeDef]
+    categories: tuple[str, ...]
+    sources: Mapping[str, SourceDef]
+    rules: tuple[Rule, ...]
+    tests: tuple[RuleTest, ...]
+    exclusions: tuple[tuple[str, str], ...]
+    frequencies: Mapping[str, int]
+    mass_units: Mapping[str, float]
+    disclaimer: str
+    digest: str
+    safety_limits: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+
+    def rule(self, rule_id: str) -> Rule:
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule
+        raise KeyError(rule_id)
+
+    def input_facts(self) -> list[FactDef]:
+        return [f for f in self.facts.values() if f.origin == "input"]

@@ -1,0 +1,237 @@
+"""Run one case at a time through durable_rules, defensively.
+
+Guards, each pinned by a test in tests/test_runtime_guards.py:
+- one live state per ruleset, deleted after each case (state ids are found by a 32-bit hash: two live
+  states can collide and join facts of two patients); re-entrant use raises EngineError;
+- a unique ruleset per engine, freed by close() (rulesets are never freed otherwise);
+- a Host without its two never-ending timer threads (they race the caller and leak);
+- facts are asserted straight into the C engine, then the agenda is run synchronously here, so nothing
+  runs later on a timer thread; a sentinel fact every case carries makes some action always run, which
+  avoids the segfault on deleting an idle state;
+- every object handed to the engine stays referenced until its state is deleted (use-after-free);
+- exceptions in actions are swallowed by durable into state['exception']: both that and our own
+  recorded errors are raised as EngineError;
+- no engine negation: `false` for boolean derived facts is asserted between strata (see plan.py).
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import threading
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from .compiler import SENTINEL_FACT, SENTINEL_RULE, CompiledRuleset, word_key
+from .errors import EngineError
+from .plan import Plan
+
+_ENGINE_IDS = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Firing:
+    """One rule firing: which rule (and which alternative of its condition), what it matched and asserted."""
+
+    rule: str
+    alternative: int
+    matched: tuple[tuple[str, Any], ...]   # (fact, value); value None for a missing fact
+    asserted: tuple[tuple[str, Any], ...]  # derived facts this firing asserted
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    firings: tuple[Firing, ...]
+    derived: Mapping[str, Any]
+
+
+class _Run:
+    """What one evaluation collects from its actions."""
+
+    def __init__(self, sid: str) -> None:
+        self.sid = sid
+        self.firings: list[Firing] = []
+        self.derived: dict[str, Any] = {}
+        self.errors: list[str] = []
+        self.keep_alive: list[Any] = []
+        self.sentinel_ran = False
+
+
+def _quiet_host_class():
+    from durable.engine import Host
+
+    class QuietHost(Host):
+        """A Host whose actions are looked up by name and that starts no timer threads."""
+
+        def __init__(self, actions: Mapping[str, Any]):
+            self._clonus_actions = actions
+            super().__init__()
+
+        def _run(self) -> None:  # the timer/dispatch loop is never started
+            return None
+
+        def get_action(self, action_name: str):
+            return self._clonus_actions[action_name]
+
+    return QuietHost
+
+
+class Engine:
+    """A compiled ruleset registered in durable_rules; evaluate cases one at a time, then close()."""
+
+    def __init__(self, compiled: CompiledRuleset):
+        import durable_rules_engine
+
+        self._dre = durable_rules_engine
+        self._compiled = compiled
+        self._plan: Plan = compiled.plan
+        self._lock = threading.Lock()
+        self._run: _Run | None = None
+        self._sids = itertools.count(1)
+        self._name = f"clonus_{next(_ENGINE_IDS)}_{id(self):x}"
+        self._read_derived = {f for f in self._plan.read_facts if self._plan.kb.facts[f].origin == "derived"}
+        actions = {name: self._action(name) for name in compiled.definition}
+        definition = copy.deepcopy(dict(compiled.definition))  # registration mutates the dict it is given
+        for name in definition:
+            definition[name]["run"] = name
+        try:
+            host = _quiet_host_class()(actions)
+            host.register_rulesets({self._name: definition})
+        except Exception as exc:  # durable raises bare Exception / its own error type
+            raise EngineError(f"durable_rules refused the compiled KB: {exc}") from exc
+        self._host = host
+        self._ruleset = host.get_ruleset(self._name)
+        self._closed = False
+
+    # -- actions -----------------------------------------------------------------------------------
+    def _action(self, durable_name: str):
+        if durable_name == SENTINEL_RULE:
+            def sentinel(c) -> None:
+                self._run.sentinel_ran = True
+            return sentinel
+        rule_id, alternative = self._compiled.targets[durable_name]
+        rule = self._plan.kb.rule(rule_id)
+
+        def run(c) -> None:
+            state = self._run
+            try:
+                docs = sorted(c._m.values(), key=lambda d: d["fact"])
+                matched = tuple((d["fact"], _thaw(d.get("v")) if d.get("known") else None) for d in docs)
+                asserted = []
+                for fact, value in rule.asserts:
+                    if fact in state.derived:
+                        if state.derived[fact] != value:
+                            raise EngineError(f"rule {rule_id} asserts {fact} = {value!r} but it is already "
+                                              f"{state.derived[fact]!r}: derived facts hold one value")
+                        continue
+                    state.derived[fact] = value
+                    asserted.append((fact, value))
+                    if fact in self._read_derived:
+                        doc = {"sid": state.sid, "id": fact, "fact": fact, "known": True, "v": value}
+                        state.keep_alive.append(doc)
+                        c.assert_fact(doc)
+                state.firings.append(Firing(rule_id, alternative, matched, tuple(asserted)))
+            except Exception as exc:  # recorded, then raised by evaluate(): durable would swallow it
+                state.errors.append(f"{rule_id}: {type(exc).__name__}: {getattr(exc, 'message', exc)}")
+
+        return run
+
+    # -- evaluation --------------------------------------------------------------------------------
+    def evaluate(self, facts: Mapping[str, Any], absent: frozenset[str] | set[str] = frozenset()) -> Evaluation:
+        """Assert one case's input facts, run the rules to quiescence stratum by stratum, and clean up.
+
+        `facts` maps known input facts to normalised values; `absent` names input facts the case lacks.
+        """
+        if self._closed:
+            raise EngineError("this engine is closed")
+        if not self._lock.acquire(blocking=False):
+            raise EngineError("an engine evaluates one case at a time (durable state ids can collide)")
+        try:
+            run = self._run = _Run(str(next(self._sids)))
+            try:
+                self._assert_batch(run, self._input_documents(run.sid, facts, absent))
+                for stratum_facts in self._plan.completions:
+                    pending = [f for f in stratum_facts if f not in run.derived]
+                    for fact in pending:
+                        run.derived[fact] = False
+                    if pending:
+                        self._assert_batch(run, [
+                            {"sid": run.sid, "id": f, "fact": f, "known": True, "v": False} for f in pending
+                        ])
+            except BaseException:
+                self._abandon(run)
+                raise
+            self._ruleset.delete_state(run.sid)
+            self._run = None
+            if run.errors:
+                raise EngineError("; ".join(run.errors))
+            derived = {k: v for k, v in run.derived.items()}
+            return Evaluation(tuple(run.firings), derived)
+        finally:
+            self._lock.release()
+
+    def _input_documents(self, sid: str, facts: Mapping[str, Any], absent) -> list[dict]:
+        docs: list[dict] = [{"sid": sid, "id": SENTINEL_FACT, "fact": SENTINEL_FACT}]
+        kb_facts = self._plan.kb.facts
+        for name in sorted(self._plan.read_facts):
+            if kb_facts[name].origin != "input":
+                continue
+            doc: dict[str, Any] = {"sid": sid, "id": name, "fact": name}
+            if name in facts and name not in absent:
+                value = facts[name]
+                doc["known"] = True
+                doc["v"] = list(value) if isinstance(value, tuple) else value
+                for word in self._plan.words_tested.get(name, ()):
+                    doc[word_key(word)] = word in value
+            else:
+                doc["known"] = False
+            docs.append(doc)
+        return docs
+
+    def _assert_batch(self, run: _Run, docs: list[dict]) -> None:
+        payload = json.dumps(docs, ensure_ascii=False, sort_keys=True)
+        run.keep_alive.extend((docs, payload))
+        try:
+            code, handle = self._dre.assert_facts(self._ruleset._handle, payload)
+        except Exception as exc:
+            raise EngineError(f"durable_rules rejected the case's facts: {exc}") from exc
+        # 0: handled; 1: some fact passed no pattern (ordinary: e.g. an absent egfr); 3: queued.
+        # Host.assert_facts turns 1 into an exception and skips the agenda; here the agenda always runs.
+        if code not in (0, 1, 3):
+            raise EngineError(f"durable_rules returned code {code} asserting {payload[:200]}")
+        outcome: list[Any] = []
+        self._ruleset.do_actions(handle, lambda error, state: outcome.append((error, state)))
+        if not outcome:
+            raise EngineError("durable_rules did not complete the agenda synchronously")
+        error, state = outcome[-1]
+        if error:
+            raise EngineError(f"durable_rules failed while running actions: {error}")
+        if state and state.get("exception"):
+            raise EngineError(f"an action failed inside durable_rules: {state['exception']}")
+
+    def _abandon(self, run: _Run) -> None:
+        """After a failure mid-case: delete the state only if an action ran (deleting an idle state
+        segfaults); otherwise free the whole ruleset, so no half-evaluated state can leak into a later case."""
+        self._run = None
+        if run.sentinel_ran:
+            self._ruleset.delete_state(run.sid)
+        else:
+            self.close()
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Free the C-side ruleset (durable never frees it otherwise)."""
+        if not self._closed:
+            self._closed = True
+            self._dre.delete_ruleset(self._ruleset._handle)
+
+    def __enter__(self) -> "Engine":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _thaw(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
