@@ -1,0 +1,1 @@
+"""clonus.kb: the shipped knowledge base (YAML data only; nothing here is executed)."""
