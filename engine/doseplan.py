@@ -67,7 +67,22 @@ def _unequal_regimen(lo: Decimal, hi: Decimal, doses: int, unit: Decimal) -> lis
     if total < lo or total <= 0:
         return None
     units, extra = divmod(int(total / unit), doses)
+    # a fixed order (larger doses last) keeps the regimen text deterministic
     return [unit * (units + (1 if i >= doses - extra else 0)) for i in range(doses)]
+
+
+def _choose_regimen(lo: Decimal, hi: Decimal, order: list[int], units: list[Decimal]) -> list[Decimal] | None:
+    """Prefer the coarsest dose unit (whole tablets): equal doses at the current or another allowed
+    frequency, then unequal doses at the preferred frequency; only then a finer unit."""
+    for unit in units:
+        for n in order:
+            per_dose = _equal_regimen(lo, hi, n, unit)
+            if per_dose is not None:
+                return [per_dose] * n
+        uneven = _unequal_regimen(lo, hi, order[0], unit)
+        if uneven is not None:
+            return uneven
+    return None
 
 
 def make_dose_plan(current_daily: Any, doses_per_day: Any, params: Mapping[str, Any],
@@ -90,17 +105,7 @@ def make_dose_plan(current_daily: Any, doses_per_day: Any, params: Mapping[str, 
     doses_now = int(_d(doses_per_day)) if _d(doses_per_day) == _d(doses_per_day).to_integral_value() else None
     order = ([doses_now] if doses_now in allowed else []) + [n for n in allowed if n != doses_now]
     units = [_d(u) for u in params["dose_steps_mg"]]
-    doses_list: list[Decimal] | None = None
-    for unit in units:
-        for n in order:
-            per_dose = _equal_regimen(lo, hi, n, unit)
-            if per_dose is not None:
-                doses_list = [per_dose] * n
-                break
-        if doses_list:
-            break
-    if doses_list is None:
-        doses_list = _unequal_regimen(lo, hi, order[0], units[-1])
+    doses_list = _choose_regimen(lo, hi, order, units)
     if doses_list is None:
         raise SafetyError(f"no regimen in steps of {_num(units[-1])} mg fits {_num(lo)}-{_num(hi)} mg/day")
     daily = sum(doses_list, Decimal(0))

@@ -9,7 +9,7 @@ from .result import Recommendation, Result
 
 # Presentation order: the next step first, then what to watch, then what to do if it fails.
 SECTIONS = (
-    ("Next step", ("scope", "escalation", "non_escalation")),
+    ("Next step", ("scope", "non_escalation", "escalation")),
     ("Safety and precautions", ("safety", "caution")),
     ("Monitoring", ("monitoring",)),
     ("Next line of treatment", ("next_step",)),
@@ -22,7 +22,8 @@ _MARK = {"critical": "!!", "warning": "! ", "info": "- "}
 def _sections(result: Result):
     placed: set[str] = set()
     for title, categories in SECTIONS:
-        recs = [r for r in result.recommendations if r.category in categories]
+        recs = sorted((r for r in result.recommendations if r.category in categories),
+                      key=lambda r: categories.index(r.category))  # stable: KB order within a category
         placed.update(r.code for r in recs)
         if recs:
             yield title, recs

@@ -1,0 +1,86 @@
+"""Every example case answers exactly as its golden JSON, and keeps the contract's promises.
+
+Goldens are regenerated only on purpose: CLONUS_UPDATE_GOLDEN=1 python -m pytest tests/test_examples.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from typer.testing import CliRunner
+
+from clonus.cli.main import app
+
+from pathlib import Path
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+CASES = sorted(EXAMPLES.glob("*.yaml"))
+GOLDEN = EXAMPLES / "golden"
+runner = CliRunner()
+
+
+def advise_json(path) -> str:
+    result = runner.invoke(app, ["advise", str(path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_there_is_an_example_per_clinical_situation():
+    names = {p.stem for p in CASES}
+    for situation in ("reference", "at-max-focal", "at-max-generalized", "older-adult", "respiratory",
+                      "sleep-apnea", "renal", "dialysis", "child", "missing-frequency", "withdrawal"):
+        assert any(situation in name for name in names), situation
+    assert CASES[0].stem == "01-reference"
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda p: p.stem)
+def test_example_matches_golden(case):
+    out = advise_json(case)
+    golden = GOLDEN / f"{case.stem}.json"
+    if os.environ.get("CLONUS_UPDATE_GOLDEN") == "1":
+        golden.parent.mkdir(exist_ok=True)
+        golden.write_text(out, encoding="utf-8")
+    assert golden.is_file(), f"no golden output for {case.name}; generate it with CLONUS_UPDATE_GOLDEN=1"
+    assert out == golden.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda p: p.stem)
+def test_example_keeps_the_contract(case, shipped_kb):
+    out = json.loads(advise_json(case))
+    codes = [r["code"] for r in out["recommendations"]]
+    assert set(codes) <= set(shipped_kb.codes)
+    assert len(codes) == len(set(codes))
+    for rec in out["recommendations"]:
+        assert rec["rule"] and rec["sources"] and rec["because"] and rec["text"]
+        assert "{" not in rec["text"], rec["text"]
+    plan = out["dose_plan"]
+    assert (plan is not None) == ("increase_baclofen" in codes)
+    if plan:
+        assert plan["next_daily_mg"]["max"] <= plan["ceiling_daily_mg"] <= 80
+        assert plan["next_daily_mg"]["min"] > plan["current_daily_mg"]
+        assert plan["current_daily_mg"] == out["facts"]["daily_dose_mg"]
+    assert out["kb"]["digest"] == shipped_kb.digest
+    assert out["trace"] and all(entry["rule"] for entry in out["trace"])
+
+
+def test_reference_case_answer():
+    out = json.loads(advise_json(EXAMPLES / "01-reference.yaml"))
+    codes = [r["code"] for r in out["recommendations"]]
+    assert {"increase_baclofen", "warn_no_abrupt_discontinuation", "titration_step_5_15_mg_per_day",
+            "cap_at_80_mg_per_day", "reassess_within_24h", "nonpharmacological_adjuncts"} <= set(codes)
+    plan = out["dose_plan"]
+    assert plan["current_daily_mg"] == 45 and plan["doses_per_day"] == 3
+    assert plan["next_daily_mg"] == {"min": 50, "max": 60}
+    assert plan["ceiling_daily_mg"] == 80
+    assert plan["regimen"] == "20 mg every 8 hours (60 mg/day)"
+    assert out["missing"] == []
+
+
+def test_missing_frequency_example_asks_for_it():
+    out = json.loads(advise_json(EXAMPLES / "10-missing-frequency.yaml"))
+    assert out["missing"] == ["frequency"]
+    assert "request_missing_data" in [r["code"] for r in out["recommendations"]]
+    assert out["dose_plan"] is None
