@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -122,6 +123,8 @@ def _normalise(kb: Kb, fact: FactDef, path: str, raw: Any) -> Any:
         return _check_range(fact, path, raw, parse_frequency(kb, path, raw))
     if fact.type == "number":
         if isinstance(raw, bool) or not (isinstance(raw, (int, float)) or isinstance(raw, str) and _NUMBER_RE.match(raw)):
+            raise CaseError(path, raw, _range_text(fact))
+        if isinstance(raw, float) and not math.isfinite(raw):  # YAML .nan/.inf: no range check can hold
             raise CaseError(path, raw, _range_text(fact))
         number = _tidy(Decimal(str(raw).strip()))
         return _check_range(fact, path, raw, number)
