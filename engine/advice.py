@@ -58,6 +58,7 @@ class Advisor:
             kb_version=self.kb.version, kb_digest=self.kb.digest, include_draft=self.plan.include_draft,
             draft_rules_fired=tuple(dict.fromkeys(
                 f.rule for f in evaluation.firings if self.kb.rule(f.rule).status != "approved")),
+            cited_sources=self._cited(recommendations),
         )
         check_invariants(self.kb, result)
         return result
@@ -120,6 +121,11 @@ class Advisor:
                  "regimen": plan.regimen}
         return Recommendation(rec.code, rec.category, rec.severity, rec.title, _fill(rec.text, slots),
                               rec.rule, rec.rules, rec.sources, rec.because)
+
+    def _cited(self, recommendations) -> dict[str, dict[str, Any]]:
+        cited = sorted(dict.fromkeys(s for r in recommendations for s in r.sources))
+        return {sid: {"title": src.title, "publisher": src.publisher, "year": src.year, "url": src.url,
+                      "grade": src.grade} for sid in cited for src in (self.kb.sources[sid],)}
 
     def _missing(self, evaluation: Evaluation) -> tuple[str, ...]:
         """Case fields behind every `missing` condition that made a rule fire, in facts-dictionary order."""

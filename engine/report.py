@@ -14,7 +14,8 @@ SECTIONS = (
     ("Monitoring", ("monitoring",)),
     ("Next line of treatment", ("next_step",)),
     ("If this fails", ("contingency",)),
-    ("Alongside", ("adjunct", "optional")),
+    ("Alongside", ("adjunct",)),
+    ("Also consider", ("optional",)),
 )
 _MARK = {"critical": "!!", "warning": "! ", "info": "- "}
 
@@ -91,7 +92,8 @@ def _sources_text(result: Result, kb: Kb) -> list[str]:
     lines = ["Sources:"]
     for sid in sorted(cited):
         src = kb.sources[sid]
-        lines.append(f"  {sid} [{src.grade}] {src.title}. {src.publisher}{f', {src.year}' if src.year else ''}. {src.url}")
+        lines.append(f"  {sid} [{src.grade}] {src.title}. {src.publisher}{f', {src.year}' if src.year else ''}.")
+    lines.append("  (links: --format markdown or json)")
     return lines
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from .doseplan import DosePlan
@@ -52,6 +52,7 @@ class Result:
     kb_digest: str
     include_draft: bool
     draft_rules_fired: tuple[str, ...]
+    cited_sources: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # id -> title, url, grade...
 
     def codes(self) -> tuple[str, ...]:
         return tuple(r.code for r in self.recommendations)
@@ -75,6 +76,7 @@ class Result:
                 }
                 for f in self.trace
             ],
+            "sources": {sid: dict(src) for sid, src in self.cited_sources.items()},
             "kb": {"name": self.kb_name, "version": self.kb_version, "digest": self.kb_digest,
                    "include_draft": self.include_draft, "draft_rules_fired": list(self.draft_rules_fired)},
         }
