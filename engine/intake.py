@@ -29,10 +29,28 @@ class Case:
     absent: frozenset[str]
 
 
+class _CaseLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice: a second `dose:` must not silently replace the first."""
+
+
+def _unique_mapping(loader: _CaseLoader, node: yaml.MappingNode) -> dict:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+            key = loader.construct_object(key_node)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+    return loader.construct_mapping(node, deep=True)
+
+
+_CaseLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+
+
 def read_case_text(text: str, name: str = "case") -> dict:
     """Parse case text (YAML, of which JSON is a subset) safely into a mapping."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_CaseLoader)  # noqa: S506 - _CaseLoader is a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -133,7 +151,7 @@ def _normalise(kb: Kb, fact: FactDef, path: str, raw: Any) -> Any:
             raise CaseError(path, raw, "true or false")
         return raw
     if fact.type == "enum":
-        text = str(raw).strip().lower() if isinstance(raw, str) else None
+        text = _synonym(kb, fact, raw.strip().lower().replace(" ", "_")) if isinstance(raw, str) else None
         if text not in fact.values:
             raise CaseError(path, raw, f"one of {', '.join(fact.values)}{suggest(text or raw, fact.values)}")
         return text
@@ -144,7 +162,11 @@ def _normalise(kb: Kb, fact: FactDef, path: str, raw: Any) -> Any:
         return tuple(dict.fromkeys(i.strip().lower().replace(" ", "_") for i in items))
     if not isinstance(raw, str) or not raw.strip():
         raise CaseError(path, raw, "a word or short text")
-    return raw.strip().lower().replace(" ", "_")
+    return _synonym(kb, fact, raw.strip().lower().replace(" ", "_"))
+
+
+def _synonym(kb: Kb, fact: FactDef, text: str) -> str:
+    return kb.synonyms.get(fact.name, {}).get(text, text)
 
 
 def parse_mass(kb: Kb, path: str, raw: Any) -> int | float:

@@ -30,3 +30,18 @@ def test_regression_non_finite_number_is_a_case_error(shipped_kb, text, field):
     assert info.value.field == field
     assert str(info.value).startswith(f"{field}: ")
     assert "expected a number from 0 to" in str(info.value)
+
+
+@pytest.mark.parametrize("text, key, line", [
+    ("medication:\n  drug: baclofen\n  dose: 15 mg\n  dose: 150 mg\n", "dose", 4),
+    ('{"patient": {"age": 45, "age": 12}}', "age", 1),
+], ids=["yaml-dose-twice", "json-age-twice"])
+def test_regression_duplicate_key_in_case_is_refused(text, key, line):
+    """Bug: yaml.safe_load kept the last of two equal keys, so `dose: 15 mg` then `dose: 150 mg`
+    silently became 150 mg (450 mg/day). A case that says two things must be refused."""
+    with pytest.raises(CaseError) as info:
+        read_case_text(text, "case file")
+    message = str(info.value)
+    assert info.value.field == "case file"
+    assert f"malformed YAML/JSON at line {line}," in message
+    assert f"duplicate key {key!r}" in message
