@@ -54,7 +54,7 @@ def _package_kb() -> Path:
 
 
 def suggest(name: str, choices) -> str:
-    close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=0.6)
+    close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=0.7)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
@@ -107,6 +107,7 @@ def load_kb(root: Path | str | None = None) -> Kb:
         tests.extend(_load_tests(docs[_display(path)], _display(path), codes, out))
     exclusions = _load_exclusions(meta, _display(root / "kb.yaml"), codes, out)
     limits = _load_safety_limits(meta, _display(root / "kb.yaml"), out)
+    synonyms = _load_synonyms(docs[_display(root / "notations.yaml")], _display(root / "notations.yaml"), facts, out)
     if out.problems:
         raise KbError(out.problems)
     return Kb(
@@ -118,6 +119,7 @@ def load_kb(root: Path | str | None = None) -> Kb:
         mass_units=MappingProxyType(mass_units), disclaimer=str(meta.get("disclaimer", "")),
         digest="sha256:" + digest.hexdigest(),
         safety_limits=MappingProxyType(limits),
+        synonyms=MappingProxyType({k: MappingProxyType(v) for k, v in synonyms.items()}),
     )
 
 
@@ -570,3 +572,26 @@ def _load_safety_limits(meta, file, out) -> dict[str, float]:
             continue
         limits[str(drug)] = value
     return limits
+
+
+def _load_synonyms(doc, file, facts, out) -> dict[str, dict[str, str]]:
+    """Aliases per fact (brand names, abbreviations), lower-cased; enum targets must be real values."""
+    result: dict[str, dict[str, str]] = {}
+    node = doc.get("synonyms") if isinstance(doc, dict) else None
+    if node is None:
+        return result
+    if not isinstance(node, dict):
+        out.add(file, doc.line_of("synonyms"), None, "synonyms", "maps a fact to {alias: value}")
+        return result
+    for fact_name, aliases in node.items():
+        fact = facts.get(fact_name)
+        if fact is None or fact.type not in ("enum", "text") or not isinstance(aliases, dict):
+            out.add(file, node.line_of(fact_name), None, f"synonyms.{fact_name}",
+                    f"synonyms apply to enum or text input facts{suggest(fact_name, facts)}")
+            continue
+        for alias, target in aliases.items():
+            if fact.type == "enum" and target not in fact.values:
+                out.add(file, aliases.line_of(alias), None, f"synonyms.{fact_name}.{alias}",
+                        f"{target!r} is not a value of {fact_name}; values: {', '.join(fact.values)}")
+        result[fact_name] = {str(a).lower(): str(t) for a, t in aliases.items()}
+    return result

@@ -127,6 +127,7 @@ class Kb:
     disclaimer: str
     digest: str
     safety_limits: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    synonyms: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: MappingProxyType({}))
 
     def rule(self, rule_id: str) -> Rule:
         for rule in self.rules:
