@@ -99,7 +99,9 @@ def _apply_flags(data: dict, flags: dict, fields: dict) -> None:
         if isinstance(value, list):
             value = [item.strip() for v in value for item in v.split(",") if item.strip()]
         section, leaf = by_leaf[name].split(".", 1)
-        target = data.setdefault(section, {})
+        if data.get(section) is None:  # absent, or an empty `patient:` in the file
+            data[section] = {}
+        target = data[section]
         if not isinstance(target, dict):
             return  # intake reports the malformed section with its own message
         target[leaf] = value
