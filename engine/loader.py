@@ -28,6 +28,7 @@ DOSE_LIMIT_KEYS = ("step_max_mg",)
 RULE_KEYS = ("id", "title", "status", "version", "rationale", "sources", "when", "then",
              "last_reviewed", "review_by")
 THEN_KEYS = ("assert", "recommend", "dose_plan", "limit_dose_plan")
+KB_KEYS = ("name", "version", "description", "disclaimer", "exclusions", "safety_limits")
 FACT_KEYS = ("type", "origin", "label", "description", "unit", "minimum", "maximum", "exclusive_minimum",
              "values", "case_field", "parse", "product_of", "default", "needed_for_dosing")
 OPS_BY_TYPE = {
@@ -92,6 +93,7 @@ def load_kb(root: Path | str | None = None) -> Kb:
         raise KbError(out.problems)
 
     meta = _mapping(docs[_display(root / "kb.yaml")], _display(root / "kb.yaml"), out)
+    _unknown_keys(meta, KB_KEYS, _display(root / "kb.yaml"), None, out)  # a misspelt exclusions: is not silent
     facts = _load_facts(docs[_display(root / "facts.yaml")], _display(root / "facts.yaml"), out)
     codes, categories = _load_codes(docs[_display(root / "codes.yaml")], _display(root / "codes.yaml"), out)
     sources = _load_sources(docs[_display(root / "sources.yaml")], _display(root / "sources.yaml"), out)

@@ -1,0 +1,45 @@
+"""engine/loader.py: the shipped KB loads; a broken KB yields every problem as `file:line: rule: field: message`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from clonus.engine.errors import KbError
+from clonus.engine.loader import load_kb
+
+
+@pytest.fixture
+def kb_dir(kb_copy, monkeypatch) -> Path:
+    """The writable KB copy, with the working directory set so problems name files as kb/<file>."""
+    monkeypatch.chdir(kb_copy.parent)
+    return kb_copy
+
+
+def line_of(kb: Path, file: str, text: str) -> int:
+    """1-based line of the only line of `file` that contains `text`."""
+    hits = [i for i, line in enumerate((kb / file).read_text(encoding="utf-8").splitlines(), 1) if text in line]
+    assert len(hits) == 1, f"{text!r} is on lines {hits} of {file}"
+    return hits[0]
+
+
+def problems(kb: Path) -> list[str]:
+    with pytest.raises(KbError) as info:
+        load_kb(kb)
+    return [str(p) for p in info.value.problems]
+
+
+def test_regression_unknown_key_in_kb_yaml_is_reported(kb_dir):
+    """Bug: kb.yaml keys were never checked, so a misspelt `exclusions:` silently switched off every
+    exclusive-pair check and a misspelt `disclaimer:` dropped the disclaimer from every report."""
+    text = (kb_dir / "kb.yaml").read_text(encoding="utf-8")
+    (kb_dir / "kb.yaml").write_text(text.replace("\nexclusions:", "\nexclusion:")
+                                    .replace("\ndisclaimer:", "\ndisclamer:"), encoding="utf-8")
+    allowed = "allowed: name, version, description, disclaimer, exclusions, safety_limits"
+    assert problems(kb_dir) == [
+        f"kb/kb.yaml:{line_of(kb_dir, 'kb.yaml', 'disclamer:')}: disclamer: unknown field "
+        f"(did you mean 'disclaimer'?); {allowed}",
+        f"kb/kb.yaml:{line_of(kb_dir, 'kb.yaml', 'exclusion:')}: exclusion: unknown field "
+        f"(did you mean 'exclusions'?); {allowed}",
+    ]
