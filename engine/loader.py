@@ -381,6 +381,8 @@ def _check_atom(atom: cond.Atom, facts, file, line, label, out) -> None:
     if fact is None:
         out.add(file, line, label, "when", f"unknown fact {atom.fact!r}{suggest(atom.fact, facts)}")
         return
+    if fact.type not in OPS_BY_TYPE:
+        return  # the fact's bad type is reported where the fact is defined
     if atom.op in ("missing", "known"):
         if fact.origin != "input" or fact.default is not None:
             out.add(file, line, label, where, f"'{atom.op}' applies to input facts without a default; "
@@ -408,7 +410,7 @@ def _value_problem(fact: FactDef, value: Any) -> str | None:
     elif fact.type == "enum":
         if value not in fact.values:
             return f"{value!r} is not a value of {fact.name}{suggest(value, fact.values)}; values: {', '.join(fact.values)}"
-    elif not isinstance(value, str):
+    elif fact.type in ("words", "text") and not isinstance(value, str):
         return f"{fact.name} holds words; {value!r} is not a word"
     return None
 

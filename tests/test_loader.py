@@ -43,3 +43,24 @@ def test_regression_unknown_key_in_kb_yaml_is_reported(kb_dir):
         f"kb/kb.yaml:{line_of(kb_dir, 'kb.yaml', 'exclusion:')}: exclusion: unknown field "
         f"(did you mean 'exclusions'?); {allowed}",
     ]
+
+
+@pytest.mark.parametrize("fact, typo, suggestion", [
+    ("age", "numeric", "number"),          # an input fact read with >= by scope rules
+    ("escalating", "bool", "boolean"),     # a derived fact asserted by the escalation rule
+])
+def test_regression_unknown_fact_type_is_one_problem_not_a_crash(kb_dir, fact, typo, suggestion):
+    """Bug: a misspelt fact type crashed load_kb with KeyError (a traceback from `clonus advise --kb`)
+    as soon as a rule compared that fact; asserting it added a misleading 'holds words' problem."""
+    text = (kb_dir / "facts.yaml").read_text(encoding="utf-8")
+    start = text.index(f"\n  {fact}:\n")
+    at = text.index("    type: ", start)
+    end = text.index("\n", at)
+    original = text[at:end].split(": ", 1)[1]
+    (kb_dir / "facts.yaml").write_text(text[:at] + f"    type: {typo}" + text[end:], encoding="utf-8")
+    line = text[:at].count("\n") + 1
+    assert original == suggestion
+    assert problems(kb_dir) == [
+        f"kb/facts.yaml:{line}: {fact}.type: {typo!r} is not a fact type (did you mean {suggestion!r}?); "
+        "use one of number, boolean, enum, words, text"
+    ]
