@@ -166,9 +166,16 @@ def _load_facts(doc: Any, file: str, out: _Collector) -> dict[str, FactDef]:
                     f"{ftype!r} is not a fact type{suggest(ftype, FACT_TYPES)}; use one of {', '.join(FACT_TYPES)}")
         if origin not in FACT_ORIGINS:
             out.add(file, spec.line_of("origin"), None, f"{name}.origin", f"{origin!r} is not input or derived")
-        values = tuple(spec.get("values") or ())
-        if ftype == "enum" and not values:
+        values = spec.get("values") or []
+        if not isinstance(values, list):
+            out.add(file, spec.line_of("values"), None, f"{name}.values", "is a list, like [focal, generalized]")
+            values = []
+        elif ftype == "enum" and not values:
             out.add(file, line, None, f"{name}.values", "an enum fact lists its values")
+        product_of = spec.get("product_of") or []
+        if not isinstance(product_of, list):
+            out.add(file, spec.line_of("product_of"), None, f"{name}.product_of", "is a list of facts")
+            product_of = []
         if origin == "input" and not spec.get("case_field") and not spec.get("product_of"):
             out.add(file, line, None, name, "an input fact needs case_field (or product_of)")
         for bound in ("minimum", "maximum"):
@@ -183,9 +190,9 @@ def _load_facts(doc: Any, file: str, out: _Collector) -> dict[str, FactDef]:
             name=name, type=str(ftype), origin=str(origin), label=str(spec.get("label", name)),
             description=str(spec.get("description", "")), unit=spec.get("unit"),
             minimum=spec.get("minimum"), maximum=spec.get("maximum"),
-            exclusive_minimum=bool(spec.get("exclusive_minimum", False)), values=values,
+            exclusive_minimum=bool(spec.get("exclusive_minimum", False)), values=tuple(values),
             case_field=spec.get("case_field"), parse=spec.get("parse"),
-            product_of=tuple(spec.get("product_of") or ()), default=default,
+            product_of=tuple(product_of), default=default,
             needed_for_dosing=bool(spec.get("needed_for_dosing", False)), file=file, line=line,
         )
     for fact in facts.values():
@@ -425,8 +432,12 @@ def _load_then(spec, file, label, facts, codes, out):
         out.add(file, spec.line_of("then"), label, "then", "needs 'assert:' and/or 'recommend:'")
         return asserts, recommends, dose_plan, limits
     _unknown_keys(then, THEN_KEYS, file, label, out, "then.")
-    for fact_name, value in (then.get("assert") or {}).items():
-        at = then["assert"].line_of(fact_name)
+    assert_node = then.get("assert") or {}
+    if not isinstance(assert_node, dict):
+        out.add(file, then.line_of("assert"), label, "then.assert", "maps derived facts to values, like {escalating: true}")
+        assert_node = {}
+    for fact_name, value in assert_node.items():
+        at = assert_node.line_of(fact_name)
         fact = facts.get(fact_name)
         if fact is None:
             out.add(file, at, label, "then.assert", f"unknown fact {fact_name!r}{suggest(fact_name, facts)}")
@@ -446,11 +457,19 @@ def _load_then(spec, file, label, facts, codes, out):
         if code not in codes:
             out.add(file, items.line_of(i), label, "then.recommend", f"unknown code {code!r}{suggest(code, codes)}")
             continue
+        if not isinstance(params, dict):
+            out.add(file, items.line_of(i), label, "then.recommend", f"params of {code!r} must be a mapping")
+            continue
         recommends.append(Recommend(code, MappingProxyType(dict(params))))
     if "dose_plan" in then:
         dose_plan = _load_dose_plan(then["dose_plan"], file, then.line_of("dose_plan"), label, out)
     if "limit_dose_plan" in then:
-        limits = dict(then["limit_dose_plan"] or {})
+        limit_node = then["limit_dose_plan"] or {}
+        if not isinstance(limit_node, dict):
+            out.add(file, then.line_of("limit_dose_plan"), label, "then.limit_dose_plan",
+                    "is a mapping, like {step_max_mg: 5}")
+            limit_node = {}
+        limits = dict(limit_node)
         for key, value in limits.items():
             if key not in DOSE_LIMIT_KEYS or not _is_number(value) or value <= 0:
                 out.add(file, then.line_of("limit_dose_plan"), label, f"then.limit_dose_plan.{key}",
@@ -479,8 +498,8 @@ def _load_dose_plan(node, file, line, label, out) -> dict | None:
     _unknown_keys(node, tuple(DOSE_PLAN_KEYS), file, label, out, "then.dose_plan.")
     if all(_is_number(plan.get(k)) for k in ("step_min_mg", "step_max_mg")) and plan["step_min_mg"] > plan["step_max_mg"]:
         out.add(file, line, label, "then.dose_plan", "step_min_mg is above step_max_mg")
-    plan["divided_doses"] = tuple(plan.get("divided_doses") or ())
-    plan["dose_steps_mg"] = tuple(plan.get("dose_steps_mg") or ())
+    for key in ("divided_doses", "dose_steps_mg"):  # already reported when not a list
+        plan[key] = tuple(plan[key]) if isinstance(plan.get(key), list) else ()
     return plan
 
 
@@ -532,7 +551,11 @@ def _load_tests(doc, file, codes, out) -> list[RuleTest]:
             continue
         _unknown_keys(spec, ("name", "case", "expect", "forbid", "todo"), file, spec["name"], out)
         for key in ("expect", "forbid"):
-            for j, code in enumerate(spec.get(key) or []):
+            listed = spec.get(key) or []
+            if not isinstance(listed, list):
+                out.add(file, spec.line_of(key), spec["name"], key, "is a list of codes")
+                continue
+            for j, code in enumerate(listed):
                 if code not in codes:
                     out.add(file, spec[key].line_of(j), spec["name"], key, f"unknown code {code!r}{suggest(code, codes)}")
         tests.append(RuleTest(spec["name"], _plain(spec["case"]), tuple(spec.get("expect") or ()),
@@ -552,8 +575,11 @@ def _plain(value: Any) -> Any:
 def _load_exclusions(meta, file, codes, out) -> list[tuple[str, str]]:
     pairs = []
     items = meta.get("exclusions") or []
+    if not isinstance(items, list):
+        out.add(file, meta.line_of("exclusions"), None, "exclusions", "is a list of pairs [code, code]")
+        items = []
     for i, pair in enumerate(items):
-        if not isinstance(pair, list) or len(pair) != 2:
+        if not isinstance(pair, list) or len(pair) != 2 or not all(isinstance(c, str) for c in pair):
             out.add(file, items.line_of(i), None, "exclusions", "each exclusion is a pair [code, code]")
             continue
         for code in pair:

@@ -24,6 +24,16 @@ def line_of(kb: Path, file: str, text: str) -> int:
     return hits[0]
 
 
+def plant(kb: Path, file: str, anchor: str, old: str, new: str) -> int:
+    """Replace the first `old` after `anchor` in kb/`file` by `new`; return the 1-based line where `new` starts."""
+    path = kb / file
+    text = path.read_text(encoding="utf-8")
+    start = text.index(anchor)
+    at = text.index(old, start)
+    path.write_text(text[:at] + new + text[at + len(old):], encoding="utf-8")
+    return text[:at].count("\n") + 1
+
+
 def problems(kb: Path) -> list[str]:
     with pytest.raises(KbError) as info:
         load_kb(kb)
@@ -64,3 +74,35 @@ def test_regression_unknown_fact_type_is_one_problem_not_a_crash(kb_dir, fact, t
         f"kb/facts.yaml:{line}: {fact}.type: {typo!r} is not a fact type (did you mean {suggestion!r}?); "
         "use one of number, boolean, enum, words, text"
     ]
+
+
+SHAPES = [
+    ("recommend-params-not-a-mapping", "rules/dosing.yaml", "id: baclofen.escalate.redistribute",
+     "recommend: [redistribute_to_3_4_daily_doses]",
+     "recommend: [{code: redistribute_to_3_4_daily_doses, params: 5}]",
+     "baclofen.escalate.redistribute: then.recommend: params of 'redistribute_to_3_4_daily_doses' must be a mapping"),
+    ("assert-a-list", "rules/dosing.yaml", "id: baclofen.dose.at-max", "assert: {dose_band: at_max}",
+     "assert: [dose_band]",
+     "baclofen.dose.at-max: then.assert: maps derived facts to values, like {escalating: true}"),
+    ("limit-dose-plan-a-number", "rules/precautions.yaml", "id: caution.respiratory",
+     "limit_dose_plan: {step_max_mg: 5}", "limit_dose_plan: 5",
+     "caution.respiratory: then.limit_dose_plan: is a mapping, like {step_max_mg: 5}"),
+    ("divided-doses-a-number", "rules/dosing.yaml", "id: baclofen.escalate.below-max",
+     "divided_doses: [3, 4]", "divided_doses: 3",
+     "baclofen.escalate.below-max: then.dose_plan.divided_doses: is required and must be valid"),
+    ("product-of-a-number", "facts.yaml", "\n  daily_dose_mg:", "product_of: [dose_mg, doses_per_day]",
+     "product_of: 5", "daily_dose_mg.product_of: is a list of facts"),
+    ("exclusion-pair-of-lists", "kb.yaml", "exclusions:", "- [increase_baclofen, no_escalation_at_max_dose]",
+     "- [[increase_baclofen], no_escalation_at_max_dose]", "exclusions: each exclusion is a pair [code, code]"),
+    ("rule-test-expect-a-word", "rules/scope.tests.yaml", "name: reference case is in scope",
+     "expect: [increase_baclofen, warn_no_abrupt_discontinuation]", "expect: increase_baclofen",
+     "reference case is in scope: expect: is a list of codes"),
+]
+
+
+@pytest.mark.parametrize("file, anchor, old, new, message", [s[1:] for s in SHAPES], ids=[s[0] for s in SHAPES])
+def test_regression_wrongly_shaped_value_is_a_problem_not_a_crash(kb_dir, file, anchor, old, new, message):
+    """Bug: a scalar where the loader expected a list or mapping (and a list inside an exclusion pair)
+    crashed load_kb with TypeError/AttributeError instead of a located problem."""
+    line = plant(kb_dir, file, anchor, old, new)
+    assert problems(kb_dir) == [f"kb/{file}:{line}: {message}"]
