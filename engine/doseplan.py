@@ -67,6 +67,8 @@ def _unequal_regimen(lo: Decimal, hi: Decimal, doses: int, unit: Decimal) -> lis
     if total < lo or total <= 0:
         return None
     units, extra = divmod(int(total / unit), doses)
+    if units == 0:
+        return None  # some dose would be 0 mg: try a finer unit instead
     # a fixed order (larger doses last) keeps the regimen text deterministic
     return [unit * (units + (1 if i >= doses - extra else 0)) for i in range(doses)]
 
