@@ -5,12 +5,13 @@ Guards, each pinned by a test in tests/test_runtime_guards.py:
   states can collide and join facts of two patients); re-entrant use raises EngineError;
 - a unique ruleset per engine, freed by close() (rulesets are never freed otherwise);
 - a Host without its two never-ending timer threads (they race the caller and leak);
-- facts are asserted straight into the C engine, then the agenda is run synchronously here, so nothing
-  runs later on a timer thread; a sentinel fact every case carries makes some action always run, which
-  avoids the segfault on deleting an idle state;
+- facts are asserted straight into the C engine, then the agenda is run synchronously here, action by
+  action, so nothing runs later on a timer thread (durable's own action loop also swallows exceptions,
+  stamps times and re-serialises the state after every action); a sentinel fact every case carries makes
+  some action always run, which avoids the segfault on deleting an idle state;
+- a fact that passes no pattern (an absent egfr, a derived value no rule tests) is ordinary, not an error;
 - every object handed to the engine stays referenced until its state is deleted (use-after-free);
-- exceptions in actions are swallowed by durable into state['exception']: both that and our own
-  recorded errors are raised as EngineError;
+- exceptions in actions (durable would swallow them into state['exception']) are raised as EngineError;
 - no engine negation: `false` for boolean derived facts is asserted between strata (see plan.py).
 """
 
@@ -92,6 +93,7 @@ class Engine:
         self._name = f"clonus_{next(_ENGINE_IDS)}_{id(self):x}"
         self._read_derived = {f for f in self._plan.read_facts if self._plan.kb.facts[f].origin == "derived"}
         actions = {name: self._action(name) for name in compiled.definition}
+        self._actions = actions
         definition = copy.deepcopy(dict(compiled.definition))  # registration mutates the dict it is given
         for name in definition:
             definition[name]["run"] = name
@@ -128,9 +130,8 @@ class Engine:
                     state.derived[fact] = value
                     asserted.append((fact, value))
                     if fact in self._read_derived:
-                        doc = {"sid": state.sid, "id": fact, "fact": fact, "known": True, "v": value}
-                        state.keep_alive.append(doc)
-                        c.assert_fact(doc)
+                        self._assert_derived(state, {"sid": state.sid, "id": fact, "fact": fact,
+                                                     "known": True, "v": value})
                 state.firings.append(Firing(rule_id, alternative, matched, tuple(asserted)))
             except Exception as exc:  # recorded, then raised by evaluate(): durable would swallow it
                 state.errors.append(f"{rule_id}: {type(exc).__name__}: {getattr(exc, 'message', exc)}")
@@ -200,15 +201,40 @@ class Engine:
         # Host.assert_facts turns 1 into an exception and skips the agenda; here the agenda always runs.
         if code not in (0, 1, 3):
             raise EngineError(f"durable_rules returned code {code} asserting {payload[:200]}")
-        outcome: list[Any] = []
-        self._ruleset.do_actions(handle, lambda error, state: outcome.append((error, state)))
-        if not outcome:
-            raise EngineError("durable_rules did not complete the agenda synchronously")
-        error, state = outcome[-1]
-        if error:
-            raise EngineError(f"durable_rules failed while running actions: {error}")
-        if state and state.get("exception"):
-            raise EngineError(f"an action failed inside durable_rules: {state['exception']}")
+        self._run_agenda(run, handle)
+
+    def _assert_derived(self, run: _Run, doc: dict) -> None:
+        """Assert a derived fact from inside an action; its firings join the agenda being run."""
+        payload = json.dumps(doc, ensure_ascii=False, sort_keys=True)
+        run.keep_alive.extend((doc, payload))
+        code, _ = self._dre.assert_fact(self._ruleset._handle, payload)
+        # 1 (no pattern tests this value, e.g. dose_band = above_max when rules read only below_max) is
+        # ordinary; durable's Closure.assert_fact would raise MessageNotHandledException for it.
+        if code not in (0, 1, 3):
+            raise EngineError(f"durable_rules returned code {code} asserting {payload[:200]}")
+
+    def _run_agenda(self, run: _Run, state_handle: int) -> None:
+        """Run every pending action of this state now, in this thread, until the agenda is empty."""
+        handle = self._ruleset._handle
+        try:
+            result = self._dre.start_action_for_state(handle, state_handle)
+        except Exception as exc:
+            raise EngineError(f"durable_rules failed to start the agenda: {exc}") from exc
+        while result:
+            run.keep_alive.append(result)
+            message = json.loads(result[1] if isinstance(result, tuple) else result)
+            name, matched = next(iter(message.items()))
+            try:
+                self._actions[name](_Closure(matched))
+            except BaseException as exc:
+                self._dre.abandon_action(handle, state_handle)
+                if isinstance(exc, Exception):
+                    raise EngineError(f"action {name} failed: {type(exc).__name__}: {exc}") from exc
+                raise
+            try:
+                result = self._dre.complete_and_start_action(handle, state_handle)
+            except Exception as exc:
+                raise EngineError(f"durable_rules failed after action {name}: {exc}") from exc
 
     def _abandon(self, run: _Run) -> None:
         """After a failure mid-case: delete the state only if an action ran (deleting an idle state
@@ -231,6 +257,15 @@ class Engine:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class _Closure:
+    """What an action is given: the documents its rule matched, by pattern name (as durable's `c._m`)."""
+
+    __slots__ = ("_m",)
+
+    def __init__(self, matched: dict) -> None:
+        self._m = matched
 
 
 def _thaw(value: Any) -> Any:
