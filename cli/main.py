@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from . import advise as advise_cmd
+from . import graph as graph_cmd
 
 app = typer.Typer(
     name="clonus",
@@ -16,6 +17,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 app.command("advise")(advise_cmd.advise)
+app.command("graph")(graph_cmd.graph)
 
 
 @app.callback()
