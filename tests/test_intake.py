@@ -45,3 +45,255 @@ def test_regression_duplicate_key_in_case_is_refused(text, key, line):
     assert info.value.field == "case file"
     assert f"malformed YAML/JSON at line {line}," in message
     assert f"duplicate key {key!r}" in message
+
+
+# ---- frequency notations -> doses per day ----------------------------------------------------------
+
+FREQUENCIES = {
+    3: ["q8h", "q8hrs", "q 8 h", "every 8 hours", "TID", "t.i.d.", "three times daily", "three times a day",
+        "3 times daily", "Q8H", "Q 8 H", "q8 hrs", "Every 8 Hours", "EVERY 8 HOURS", "tid", "T.I.D.", "t i d",
+        "Three Times Daily", "q.8.h."],
+    4: ["q6h", "every 6 hours", "QID", "q.i.d.", "four times daily", "four times a day", "Q.I.D.", "qid",
+        "Q6H", "every 6 hrs"],
+    2: ["q12h", "every 12 hours", "BID", "b.i.d.", "twice daily", "twice a day", "bid", "B.I.D.", "Twice Daily",
+        "TWICE A DAY"],
+    1: ["q24h", "daily", "once daily", "qd", "od", "qhs", "at bedtime", "nightly", "Daily", "ONCE DAILY", "q.d.",
+        "Q.D.", "O.D.", "q.h.s.", "QHS", "At Bedtime", "Nightly", "every 24 hours"],
+}
+FREQUENCY_CASES = [(text, n) for n, texts in FREQUENCIES.items() for text in texts]
+
+
+@pytest.mark.parametrize("text, per_day", FREQUENCY_CASES, ids=[t for t, _ in FREQUENCY_CASES])
+def test_frequency_notation_gives_doses_per_day(shipped_kb, text, per_day):
+    case = parse_case(shipped_kb, case_with("medication", "frequency", text))
+    assert case.facts["doses_per_day"] == per_day
+    assert type(case.facts["doses_per_day"]) is int
+    assert case.facts["daily_dose_mg"] == 15 * per_day
+
+
+@pytest.mark.parametrize("text, per_day", [("q4h", 6), ("every 4 hours", 6), ("q3h", 8), ("q1h", 24),
+                                           ("every 2 hours", 12)])
+def test_any_interval_that_divides_24_hours_is_read(shipped_kb, text, per_day):
+    assert parse_case(shipped_kb, case_with("medication", "frequency", text)).facts["doses_per_day"] == per_day
+
+
+# ---- doses -> mg -----------------------------------------------------------------------------------
+
+DOSES = ["15 mg", "15mg", "15 milligrams", "0.015 g", "15000 mcg", "15 MG", " 15  mg ", "15.0 mg", "15 milligram",
+         "0.015 grams", "15000 micrograms", "15000 ug", "15000 µg"]
+
+
+@pytest.mark.parametrize("text", DOSES, ids=[d.strip() for d in DOSES])
+def test_dose_notation_is_exactly_15_mg(shipped_kb, text):
+    case = parse_case(shipped_kb, case_with("medication", "dose", text))
+    assert case.facts["dose_mg"] == 15 and type(case.facts["dose_mg"]) is int  # exact, not 15.000000000000002
+    assert case.facts["daily_dose_mg"] == 45 and type(case.facts["daily_dose_mg"]) is int
+
+
+@pytest.mark.parametrize("text, mg", [("2.5 mg", 2.5), ("7.5mg", 7.5), ("0.5 g", 500), ("2500 mcg", 2.5),
+                                      (".5 mg", 0.5)])
+def test_fractional_doses_keep_their_value(shipped_kb, text, mg):
+    assert parse_case(shipped_kb, case_with("medication", "dose", text)).facts["dose_mg"] == mg
+
+
+def test_daily_dose_is_exact_for_fractions(shipped_kb):
+    case = parse_case(shipped_kb, case_with("medication", "dose", "0.0075 g"))
+    assert case.facts["dose_mg"] == 7.5 and case.facts["daily_dose_mg"] == 22.5
+
+
+# ---- refused values --------------------------------------------------------------------------------
+
+MASS_ACCEPTED = "a number and a mass unit, e.g. '15 mg' (units: "
+FREQ_ACCEPTED = "a frequency such as q8h, every 8 hours, TID, twice daily, QID, daily or at bedtime"
+REFUSED = [
+    # (id, section, field, value, the message after "<section.field>: ")
+    ("dose-bare-number", "medication", "dose", 15, f"15 is not accepted; expected {MASS_ACCEPTED}"),
+    ("dose-bare-number-text", "medication", "dose", "15", f"'15' is not accepted; expected {MASS_ACCEPTED}"),
+    ("dose-ml", "medication", "dose", "15 ml", f"'15 ml' is not accepted; expected {MASS_ACCEPTED}"),
+    ("dose-kg", "medication", "dose", "15 kg", f"'15 kg' is not accepted; expected {MASS_ACCEPTED}"),
+    ("dose-zero", "medication", "dose", "0 mg", "'0 mg' is not accepted; expected a number above 0 to 1000 mg"),
+    ("dose-negative", "medication", "dose", "-5 mg", "'-5 mg' is not accepted; expected a number above 0 to 1000 mg"),
+    ("dose-too-big", "medication", "dose", "2 g", "'2 g' is not accepted; expected a number above 0 to 1000 mg"),
+    ("dose-in-words", "medication", "dose", "fifteen mg", f"'fifteen mg' is not accepted; expected {MASS_ACCEPTED}"),
+    ("dose-boolean", "medication", "dose", True, f"True is not accepted; expected {MASS_ACCEPTED}"),
+    ("dose-list", "medication", "dose", ["15 mg"], f"['15 mg'] is not accepted; expected {MASS_ACCEPTED}"),
+    ("frequency-unknown", "medication", "frequency", "sometimes",
+     f"'sometimes' is not accepted; expected {FREQ_ACCEPTED}"),
+    ("frequency-5-hourly", "medication", "frequency", "q5h", f"'q5h' is not accepted; expected {FREQ_ACCEPTED}"),
+    ("frequency-number", "medication", "frequency", 3, f"3 is not accepted; expected {FREQ_ACCEPTED}"),
+    ("age-250", "patient", "age", 250, "250 is not accepted; expected a number from 0 to 130 years"),
+    ("age-negative", "patient", "age", -1, "-1 is not accepted; expected a number from 0 to 130 years"),
+    ("age-in-words", "patient", "age", "forty", "'forty' is not accepted; expected a number from 0 to 130 years"),
+    ("age-boolean", "patient", "age", True, "True is not accepted; expected a number from 0 to 130 years"),
+    ("egfr-negative", "patient", "egfr", -3, "-3 is not accepted; expected a number from 0 to 200 mL/min/1.73 m2"),
+    ("boolean-yes-text", "patient", "dialysis", "yes", "'yes' is not accepted; expected true or false"),
+    ("boolean-one", "patient", "dialysis", 1, "1 is not accepted; expected true or false"),
+    ("enum-unknown", "patient", "spasticity", "diffuse",
+     "'diffuse' is not accepted; expected one of focal, generalized"),
+    ("enum-typo", "response", "relief", "inadequte",
+     "'inadequte' is not accepted; expected one of adequate, inadequate (did you mean 'inadequate'?)"),
+    ("enum-boolean", "patient", "sleep_apnea", False,
+     "False is not accepted; expected one of none_known, suspected, untreated, treated"),
+    ("route-unknown", "medication", "route", "iv", "'iv' is not accepted; expected one of oral, intrathecal"),
+    ("words-number", "patient", "other_medications", 5,
+     "'5' is not accepted; expected a list of words, e.g. [ciprofloxacin, omeprazole]"),
+    ("words-list-of-numbers", "patient", "other_medications", [1, 2],
+     "'[1, 2]' is not accepted; expected a list of words, e.g. [ciprofloxacin, omeprazole]"),
+    ("text-number", "patient", "condition", 5, "5 is not accepted; expected a word or short text"),
+]
+
+
+@pytest.mark.parametrize("section, field, value, message", [r[1:] for r in REFUSED], ids=[r[0] for r in REFUSED])
+def test_refused_value_is_one_line_naming_field_value_and_what_is_accepted(shipped_kb, section, field, value, message):
+    with pytest.raises(CaseError) as info:
+        parse_case(shipped_kb, case_with(section, field, value))
+    text = str(info.value)
+    assert text.startswith(f"{section}.{field}: {message}")
+    assert "\n" not in text
+    assert info.value.field == f"{section}.{field}"
+
+
+@pytest.mark.parametrize("value, hint", [("15", "a bare number has no unit"), ("15 ml", "'ml' is not a mass unit"),
+                                         ("15 kg", "'kg' is not a mass unit")])
+def test_dose_refusal_says_why(shipped_kb, value, hint):
+    with pytest.raises(CaseError) as info:
+        parse_case(shipped_kb, case_with("medication", "dose", value))
+    assert str(info.value).endswith(hint)
+    assert "mg" in info.value.accepted and "mcg" in info.value.accepted and "g," in info.value.accepted
+
+
+def test_unknown_field_suggests_the_close_one(shipped_kb):
+    data = reference_case()
+    data["patient"]["agee"] = 45
+    with pytest.raises(CaseError) as info:
+        parse_case(shipped_kb, data)
+    text = str(info.value)
+    assert text.startswith("patient.agee: '45' is not accepted; expected a known field of patient: age, condition,")
+    assert text.endswith("(did you mean 'age'?)")
+
+
+def test_unknown_section_suggests_the_close_one(shipped_kb):
+    data = reference_case()
+    data["patinet"] = data.pop("patient")
+    with pytest.raises(CaseError) as info:
+        parse_case(shipped_kb, data)
+    assert info.value.field == "patinet"
+    assert str(info.value).endswith(
+        "expected one of the sections medication, patient, response (did you mean 'patient'?)")
+
+
+@pytest.mark.parametrize("content", [5, "age 45", [45]], ids=["number", "text", "list"])
+def test_a_section_must_be_a_mapping(shipped_kb, content):
+    with pytest.raises(CaseError) as info:
+        parse_case(shipped_kb, {"patient": content})
+    assert info.value.field == "patient"
+    assert str(info.value).endswith("expected a mapping of fields")
+
+
+@pytest.mark.parametrize("text, value", [
+    ("", "empty"), ("# only a comment\n", "empty"), ("[1, 2]", "list"), ("just words", "str"), ("45", "int"),
+])
+def test_case_text_must_be_a_mapping(text, value):
+    with pytest.raises(CaseError) as info:
+        read_case_text(text, "case file")
+    assert str(info.value) == (f"case file: {value!r} is not accepted; "
+                               "expected a YAML or JSON mapping with patient, medication and response")
+
+
+@pytest.mark.parametrize("text, line", [
+    ("patient: {age: 45\n", 2), ('{"patient": {"age": 45}', 1), ("patient:\n  age: 45\n bad: 1\n", 3),
+], ids=["yaml-unclosed", "json-unclosed", "yaml-indentation"])
+def test_malformed_text_names_the_place(text, line):
+    with pytest.raises(CaseError) as info:
+        read_case_text(text, "case file")
+    message = str(info.value)
+    assert message.startswith(f"case file: 'malformed YAML/JSON at line {line}, column ")
+    assert "expected valid YAML or JSON (" in message and "\n" not in message
+
+
+def test_python_tag_in_a_case_is_refused_and_nothing_runs(tmp_path):
+    marker = tmp_path / "executed"
+    with pytest.raises(CaseError) as info:
+        read_case_text(f'patient: !!python/object/apply:os.system ["touch {marker}"]\n', "case file")
+    assert "could not determine a constructor for the tag" in str(info.value)
+    assert not marker.exists()
+
+
+def test_json_and_yaml_give_the_same_facts(shipped_kb):
+    yaml_text = "patient: {age: 45, spasticity: generalized}\nmedication: {drug: baclofen, dose: 15 mg, " \
+                "frequency: q8h}\nresponse: {relief: inadequate}\n"
+    json_text = ('{"patient": {"age": 45, "spasticity": "generalized"}, "medication": {"drug": "baclofen", '
+                 '"dose": "15 mg", "frequency": "q8h"}, "response": {"relief": "inadequate"}}')
+    a = parse_case(shipped_kb, read_case_text(yaml_text))
+    b = parse_case(shipped_kb, read_case_text(json_text))
+    assert dict(a.facts) == dict(b.facts) and a.absent == b.absent
+
+
+# ---- defaults and absence --------------------------------------------------------------------------
+
+def test_absent_booleans_are_false(shipped_kb):
+    case = parse_case(shipped_kb, reference_case())
+    booleans = [f.name for f in shipped_kb.input_facts() if f.type == "boolean"]
+    assert booleans  # respiratory_compromise, stroke, dialysis...
+    for name in booleans:
+        assert case.facts[name] is False, name
+        assert name not in case.absent
+
+
+def test_absent_facts_with_a_default_take_it(shipped_kb):
+    case = parse_case(shipped_kb, reference_case())
+    assert case.facts["route"] == "oral"
+    assert case.facts["sleep_apnea"] == "none_known"
+    assert case.facts["other_medications"] == () and case.facts["side_effects"] == ()
+
+
+@pytest.mark.parametrize("section, field, facts", [
+    ("patient", "age", {"age"}),
+    ("medication", "dose", {"dose_mg", "daily_dose_mg"}),
+    ("medication", "frequency", {"doses_per_day", "daily_dose_mg"}),
+    ("response", "relief", {"relief"}),
+    ("medication", "drug", {"drug"}),
+])
+def test_missing_decision_fact_is_absent_not_an_error(shipped_kb, section, field, facts):
+    data = reference_case()
+    del data[section][field]
+    case = parse_case(shipped_kb, data)
+    assert facts <= case.absent
+    assert not facts & set(case.facts)
+    assert "egfr" in case.absent  # never given in the reference case
+
+
+def test_null_value_counts_as_absent(shipped_kb):
+    case = parse_case(shipped_kb, case_with("medication", "frequency", None))
+    assert "doses_per_day" in case.absent and "daily_dose_mg" in case.absent
+
+
+def test_reference_case_normalised(shipped_kb):
+    case = parse_case(shipped_kb, reference_case())
+    assert case.facts["age"] == 45 and case.facts["drug"] == "baclofen"
+    assert (case.facts["dose_mg"], case.facts["doses_per_day"], case.facts["daily_dose_mg"]) == (15, 3, 45)
+    assert case.facts["relief"] == "inadequate" and case.facts["spasticity"] == "generalized"
+    assert list(case.facts) == [name for name in shipped_kb.facts if name in case.facts]  # dictionary order
+
+
+def test_words_are_lower_cased_deduplicated_and_joined(shipped_kb):
+    data = case_with("patient", "other_medications", ["Ciprofloxacin", "ciprofloxacin", " Vitamin D "])
+    assert parse_case(shipped_kb, data).facts["other_medications"] == ("ciprofloxacin", "vitamin_d")
+    single = case_with("response", "side_effects", "drowsiness")
+    assert parse_case(shipped_kb, single).facts["side_effects"] == ("drowsiness",)
+
+
+def test_enum_is_case_insensitive(shipped_kb):
+    assert parse_case(shipped_kb, case_with("patient", "spasticity", "Focal")).facts["spasticity"] == "focal"
+    assert parse_case(shipped_kb, case_with("response", "relief", "INADEQUATE")).facts["relief"] == "inadequate"
+
+
+def test_number_given_as_text_is_read(shipped_kb):
+    case = parse_case(shipped_kb, case_with("patient", "egfr", "59.5"))
+    assert case.facts["egfr"] == 59.5
+
+
+def test_parsed_case_is_read_only(shipped_kb):
+    case = parse_case(shipped_kb, reference_case())
+    with pytest.raises(TypeError):
+        case.facts["age"] = 12  # type: ignore[index]

@@ -106,3 +106,348 @@ def test_regression_wrongly_shaped_value_is_a_problem_not_a_crash(kb_dir, file, 
     crashed load_kb with TypeError/AttributeError instead of a located problem."""
     line = plant(kb_dir, file, anchor, old, new)
     assert problems(kb_dir) == [f"kb/{file}:{line}: {message}"]
+
+
+# ---- the shipped KB --------------------------------------------------------------------------------
+
+def test_shipped_kb_loads_with_every_part(shipped_kb):
+    assert shipped_kb.name == "clonus-adult-spasticity"
+    assert shipped_kb.digest.startswith("sha256:") and len(shipped_kb.digest) == len("sha256:") + 64
+    assert shipped_kb.disclaimer.strip()
+    assert shipped_kb.safety_limits["baclofen"] == 80
+    assert shipped_kb.frequencies["q8h"] == 3 and shipped_kb.mass_units["mg"] == 1
+    rule_ids = [r.id for r in shipped_kb.rules]
+    assert len(rule_ids) == len(set(rule_ids))
+    for rule in shipped_kb.rules:
+        assert rule.sources and all(s in shipped_kb.sources for s in rule.sources), rule.id
+        assert all(rec.code in shipped_kb.codes for rec in rule.recommends), rule.id
+        assert all(a.fact in shipped_kb.facts for alt in rule.alternatives for a in alt), rule.id
+        assert rule.rationale and rule.title and rule.version >= 1, rule.id
+    for a, b in shipped_kb.exclusions:
+        assert a in shipped_kb.codes and b in shipped_kb.codes
+
+
+def test_loading_twice_gives_equal_kbs(shipped_kb):
+    again = load_kb()
+    assert again.digest == shipped_kb.digest
+    assert again.rules == shipped_kb.rules
+
+
+def test_digest_changes_when_a_file_changes(kb_dir, shipped_kb):
+    plant(kb_dir, "kb.yaml", "version:", "version: 0.1.0", "version: 0.1.1")
+    assert load_kb(kb_dir).digest != shipped_kb.digest
+
+
+# ---- each broken copy gives its exact problem ------------------------------------------------------
+
+RULE_KEYS = "allowed: id, title, status, version, rationale, sources, when, then, last_reviewed, review_by"
+BROKEN = [
+    # (id, file, anchor, old, new, expected problem); {file} {line} {anchor_line} are filled in.
+    ("unknown-fact", "rules/dosing.yaml", "id: baclofen.escalate.below-max",
+     "- relief == inadequate", "- releif == inadequate",
+     "{file}:{line}: baclofen.escalate.below-max: when: unknown fact 'releif' (did you mean 'relief'?)"),
+    ("unknown-fact-without-suggestion", "rules/safety.yaml", "id: safety.withdrawal-signs",
+     "- withdrawal_signs", "- pump_alarm",
+     "{file}:{line}: safety.withdrawal-signs: when: unknown fact 'pump_alarm'"),
+    ("unknown-fact-asserted", "rules/dosing.yaml", "id: baclofen.escalate.below-max",
+     "assert: {escalating: true}", "assert: {escalatin: true}",
+     "{file}:{line}: baclofen.escalate.below-max: then.assert: unknown fact 'escalatin' (did you mean 'escalating'?)"),
+    ("input-fact-asserted", "rules/dosing.yaml", "id: baclofen.escalate.below-max",
+     "assert: {escalating: true}", "assert: {age: 30}",
+     "{file}:{line}: baclofen.escalate.below-max: then.assert: 'age' is an input fact; "
+     "rules assert derived facts only"),
+    ("unknown-code", "rules/dosing.yaml", "id: baclofen.escalate.redistribute",
+     "recommend: [redistribute_to_3_4_daily_doses]", "recommend: [redistribute_to_3_4_daily_dose]",
+     "{file}:{line}: baclofen.escalate.redistribute: then.recommend: unknown code 'redistribute_to_3_4_daily_dose' "
+     "(did you mean 'redistribute_to_3_4_daily_doses'?)"),
+    ("unknown-source", "rules/dosing.yaml", "id: baclofen.escalate.redistribute",
+     "sources: [S01, S39]", "sources: [S01, S39x]",
+     "{file}:{line}: baclofen.escalate.redistribute: sources: unknown source 'S39x' (did you mean 'S39'?)"),
+    ("operator-for-enum", "rules/dosing.yaml", "id: baclofen.escalate.below-max",
+     "- relief == inadequate", "- relief < inadequate",
+     "{file}:{line}: baclofen.escalate.below-max: when: relief < inadequate: operator '<' does not apply to enum "
+     "fact 'relief'; use ==, !=, in, not in"),
+    ("operator-for-number", "rules/dosing.yaml", "id: baclofen.dose.below-max",
+     "- daily_dose_mg < 80", "- daily_dose_mg has 80",
+     "{file}:{line}: baclofen.dose.below-max: when: daily_dose_mg has 80: operator 'has' does not apply to number "
+     "fact 'daily_dose_mg'; use ==, !=, <, <=, >, >="),
+    ("operator-for-boolean", "rules/precautions.yaml", "id: caution.respiratory",
+     "- respiratory_compromise", "- respiratory_compromise != true",
+     "{file}:{line}: caution.respiratory: when: respiratory_compromise != true: operator '!=' does not apply to "
+     "boolean fact 'respiratory_compromise'; use =="),
+    ("operator-for-words", "rules/dosing.yaml", "id: baclofen.escalate.below-max",
+     "- relief == inadequate", "- side_effects == drowsiness",
+     "{file}:{line}: baclofen.escalate.below-max: when: side_effects == drowsiness: operator '==' does not apply to "
+     "words fact 'side_effects'; use has, lacks"),
+    ("missing-on-a-fact-with-default", "rules/safety.yaml", "id: safety.withdrawal-signs",
+     "- withdrawal_signs", "- missing withdrawal_signs",
+     "{file}:{line}: safety.withdrawal-signs: when: missing withdrawal_signs: 'missing' applies to input facts "
+     "without a default; 'withdrawal_signs' is always known"),
+    ("enum-value", "rules/dosing.yaml", "id: baclofen.escalate.below-max",
+     "- relief == inadequate", "- relief == inadequat",
+     "{file}:{line}: baclofen.escalate.below-max: when: relief == inadequat: 'inadequat' is not a value of relief "
+     "(did you mean 'inadequate'?); values: adequate, inadequate"),
+    ("enum-value-in-list", "rules/precautions.yaml", "id: caution.sleep-apnea",
+     "sleep_apnea in [suspected, untreated, treated]", "sleep_apnea in [suspected, untreated, trated]",
+     "{file}:{line}: caution.sleep-apnea: when: sleep_apnea in [suspected, untreated, trated]: 'trated' is not a "
+     "value of sleep_apnea (did you mean 'treated'?); values: none_known, suspected, untreated, treated"),
+    ("enum-value-asserted", "rules/dosing.yaml", "id: baclofen.dose.at-max",
+     "assert: {dose_band: at_max}", "assert: {dose_band: at_maximum}",
+     "{file}:{line}: baclofen.dose.at-max: then.assert: 'at_maximum' is not a value of dose_band "
+     "(did you mean 'at_max'?); values: below_max, at_max, above_max"),
+    ("number-out-of-range", "rules/scope.yaml", "id: scope.adult-oral-baclofen",
+     "- age >= 18", "- age >= 180",
+     "{file}:{line}: scope.adult-oral-baclofen: when: age >= 180: 180 is outside age's range 0..130"),
+    ("number-compared-to-a-word", "rules/scope.yaml", "id: scope.adult-oral-baclofen",
+     "- age >= 18", "- age >= adult",
+     "{file}:{line}: scope.adult-oral-baclofen: when: age >= adult: age is a number; 'adult' is not"),
+    ("boolean-compared-to-a-word", "rules/precautions.yaml", "id: caution.respiratory",
+     "- respiratory_compromise", "- respiratory_compromise == yes",
+     "{file}:{line}: caution.respiratory: when: respiratory_compromise == yes: respiratory_compromise is true or "
+     "false; 'yes' is not"),
+    ("condition-syntax", "rules/precautions.yaml", "id: caution.respiratory",
+     "- respiratory_compromise", "- respiratory_compromise in yes",
+     # the line is where the `when:` list starts: the grammar error does not carry its own line
+     "{file}:{when_line}: caution.respiratory: when: 'in' needs a list like [a, b], got 'yes'"),
+    ("block-keyword", "rules/precautions.yaml", "id: caution.respiratory",
+     "- respiratory_compromise", "- either: [respiratory_compromise]",
+     "{file}:{when_line}: caution.respiratory: when: a block is exactly one of 'all:', 'any:' or 'not:'"),
+    ("bad-status", "rules/dosing.yaml", "id: baclofen.dose.at-max", "status: approved", "status: aproved",
+     "{file}:{line}: baclofen.dose.at-max: status: 'aproved' is not one of draft, reviewed, approved "
+     "(did you mean 'approved'?)"),
+    ("bad-version", "rules/dosing.yaml", "id: baclofen.dose.at-max", "version: 1", "version: 0",
+     "{file}:{line}: baclofen.dose.at-max: version: must be a whole number >= 1"),
+    ("bad-id", "rules/dosing.yaml", "id: baclofen.dose.at-max", "id: baclofen.dose.at-max", "id: Dose At Max",
+     "{file}:{line}: Dose At Max: id: 'Dose At Max' is not a dotted lower-case id like 'baclofen.escalate.below-max'"),
+    ("bad-date", "rules/dosing.yaml", "id: baclofen.dose.at-max", "review_by: 2027-11-25", "review_by: next year",
+     "{file}:{line}: baclofen.dose.at-max: review_by: 'next year' is not a date like 2026-11-25"),
+    ("missing-rationale", "rules/dosing.yaml", "id: baclofen.dose.at-max",
+     "    rationale: Exactly 80 mg/day, the US label maximum (FACTS 1.3).\n", "",
+     "{file}:{anchor_line}: baclofen.dose.at-max: rationale: is required (a non-empty text)"),
+    ("empty-rationale", "rules/dosing.yaml", "id: baclofen.dose.at-max",
+     "rationale: Exactly 80 mg/day, the US label maximum (FACTS 1.3).", "rationale: '  '",
+     "{file}:{line}: baclofen.dose.at-max: rationale: is required (a non-empty text)"),
+    ("missing-sources", "rules/dosing.yaml", "id: baclofen.dose.at-max", "    sources: [S01, S03]\n", "",
+     "{file}:{anchor_line}: baclofen.dose.at-max: sources: cite at least one source id"),
+    ("empty-sources", "rules/dosing.yaml", "id: baclofen.dose.at-max", "sources: [S01, S03]", "sources: []",
+     "{file}:{line}: baclofen.dose.at-max: sources: cite at least one source id"),
+    ("missing-then", "rules/follow-up.yaml", "id: monitor.adverse-effects",
+     "    then:\n      recommend: [monitor_adverse_effects]\n", "",
+     "{file}:{anchor_line}: monitor.adverse-effects: then: needs 'assert:' and/or 'recommend:'"),
+    ("unknown-rule-key", "rules/dosing.yaml", "id: baclofen.dose.at-max", "review_by:", "reveiw_by:",
+     "{file}:{line}: baclofen.dose.at-max: reveiw_by: unknown field (did you mean 'review_by'?); " + RULE_KEYS),
+    ("unknown-then-key", "rules/follow-up.yaml", "id: monitor.adverse-effects",
+     "recommend: [monitor_adverse_effects]", "recommends: [monitor_adverse_effects]\n      recommend: []",
+     "{file}:{line}: monitor.adverse-effects: then.recommends: unknown field (did you mean 'recommend'?); "
+     "allowed: assert, recommend, dose_plan, limit_dose_plan"),
+    ("unknown-fact-key", "facts.yaml", "\n  age:", "unit: years", "unti: years",
+     "{file}:{line}: age.unti: unknown field (did you mean 'unit'?); allowed: type, origin, label, description, "
+     "unit, minimum, maximum, exclusive_minimum, values, case_field, parse, product_of, default, needed_for_dosing"),
+    ("unknown-code-key", "codes.yaml", "out_of_scope_pediatric:", "severity: critical",
+     "severty: critical\n      severity: critical",
+     "{file}:{line}: out_of_scope_pediatric.severty: unknown field (did you mean 'severity'?); "
+     "allowed: severity, title, text"),
+    ("unknown-source-key", "sources.yaml", "  S01:", "grade: A", "grade: A\n    grading: A",
+     "{file}:{next_line}: S01.grading: unknown field; allowed: title, publisher, year, url, grade"),
+    ("bad-code-severity", "codes.yaml", "out_of_scope_pediatric:", "severity: critical", "severity: urgent",
+     "{file}:{line}: out_of_scope_pediatric.severity: 'urgent' is not one of info, warning, critical"),
+    ("bad-source-grade", "sources.yaml", "  S01:", "grade: A", "grade: D",
+     "{file}:{line}: S01.grade: must be one of A, A(copy), B, C, C/B"),
+    ("dose-plan-value", "rules/dosing.yaml", "id: baclofen.escalate.below-max",
+     "ceiling_daily_mg: 80", "ceiling_daily_mg: eighty",
+     "{file}:{line}: baclofen.escalate.below-max: then.dose_plan.ceiling_daily_mg: is required and must be valid"),
+    ("dose-plan-zero-divided", "rules/dosing.yaml", "id: baclofen.escalate.below-max",
+     "divided_doses: [3, 4]", "divided_doses: [3, 0]",
+     "{file}:{line}: baclofen.escalate.below-max: then.dose_plan.divided_doses: is required and must be valid"),
+    ("dose-plan-steps-reversed", "rules/dosing.yaml", "id: baclofen.escalate.below-max",
+     "step_min_mg: 5", "step_min_mg: 20",
+     "{file}:{dose_plan_line}: baclofen.escalate.below-max: then.dose_plan: step_min_mg is above step_max_mg"),
+    ("dose-plan-unknown-key", "rules/dosing.yaml", "id: baclofen.escalate.below-max",
+     "ceiling_daily_mg: 80", "ceiling_daily_mg: 80\n        ceiling_mg: 100",
+     "{file}:{next_line}: baclofen.escalate.below-max: then.dose_plan.ceiling_mg: unknown field "
+     "(did you mean 'ceiling_daily_mg'?); allowed: drug, step_min_mg, step_max_mg, ceiling_daily_mg, "
+     "divided_doses, dose_steps_mg"),
+    ("limit-dose-plan-key", "rules/precautions.yaml", "id: caution.respiratory",
+     "limit_dose_plan: {step_max_mg: 5}", "limit_dose_plan: {step_max: 5}",
+     "{file}:{line}: caution.respiratory: then.limit_dose_plan.step_max: allowed: step_max_mg with a positive number"),
+    ("code-slot-the-rule-cannot-fill", "rules/dosing.yaml", "id: baclofen.escalate.redistribute",
+     "recommend: [redistribute_to_3_4_daily_doses]",
+     "recommend: [redistribute_to_3_4_daily_doses, cap_at_80_mg_per_day]",
+     "{file}:{line}: baclofen.escalate.redistribute: then.recommend: code 'cap_at_80_mg_per_day' text needs "
+     "{{ceiling_daily_mg}}, which this rule does not provide"),
+    ("exclusion-unknown-code", "kb.yaml", "exclusions:", "[increase_baclofen, no_escalation_at_max_dose]",
+     "[increase_baclofen, no_escalation_at_maximum]",
+     "{file}:{line}: exclusions: unknown code 'no_escalation_at_maximum' (did you mean 'no_escalation_at_max_dose'?)"),
+    ("safety-limit-not-a-number", "kb.yaml", "safety_limits:", "max_daily_mg: 80", "max_daily_mg: eighty",
+     "{file}:{prev_line}: safety_limits.baclofen: needs max_daily_mg, a positive number"),
+    ("frequency-not-whole", "notations.yaml", "frequencies:", "q8h: 3", "q8h: 3.5",
+     "{file}:{line}: q8h: doses per day must be a whole number >= 1"),
+]
+
+
+def _lines_near(kb: Path, file: str, anchor_line: int, line: int) -> dict[str, int]:
+    """Lines the loader may point at besides the planted one: the anchor, its `when:` list, its dose_plan."""
+    after = (kb / file).read_text(encoding="utf-8").splitlines()[anchor_line - 1:]
+    when = next((i for i, text in enumerate(after, anchor_line) if text.strip() == "when:"), 0)
+    plan = next((i for i, text in enumerate(after, anchor_line) if text.strip() == "dose_plan:"), 0)
+    return {"anchor_line": anchor_line, "when_line": when + 1, "dose_plan_line": plan,
+            "next_line": line + 1, "prev_line": line - 1}
+
+
+@pytest.mark.parametrize("file, anchor, old, new, expected", [b[1:] for b in BROKEN], ids=[b[0] for b in BROKEN])
+def test_broken_copy_reports_its_exact_problem(kb_dir, file, anchor, old, new, expected):
+    text = (kb_dir / file).read_text(encoding="utf-8")
+    anchor_line = text[:text.index(anchor) + len(anchor) - len(anchor.lstrip("\n"))].count("\n") + 1
+    line = plant(kb_dir, file, anchor, old, new)
+    where = _lines_near(kb_dir, file, anchor_line, line)
+    assert problems(kb_dir) == [expected.format(file=f"kb/{file}", line=line, **where)]
+
+
+def test_duplicate_rule_id_names_the_first(kb_dir):
+    first = line_of(kb_dir, "rules/dosing.yaml", "- id: baclofen.dose.below-max")
+    line = plant(kb_dir, "rules/dosing.yaml", "- id: baclofen.dose.at-max", "baclofen.dose.at-max",
+                 "baclofen.dose.below-max")
+    assert problems(kb_dir) == [
+        f"kb/rules/dosing.yaml:{line}: baclofen.dose.below-max: id: duplicate rule id "
+        f"(first at kb/rules/dosing.yaml:{first})"
+    ]
+
+
+def test_duplicate_rule_id_across_files(kb_dir):
+    first = line_of(kb_dir, "rules/dosing.yaml", "- id: baclofen.dose.below-max")
+    line = plant(kb_dir, "rules/safety.yaml", "- id: safety.withdrawal-signs", "safety.withdrawal-signs",
+                 "baclofen.dose.below-max")
+    assert problems(kb_dir) == [
+        f"kb/rules/safety.yaml:{line}: baclofen.dose.below-max: id: duplicate rule id "
+        f"(first at kb/rules/dosing.yaml:{first})"
+    ]
+
+
+CYCLE_RULE = """
+  - id: test.cycle
+    title: Escalating blocks escalation
+    status: approved
+    version: 1
+    sources: [S01]
+    rationale: A rule that makes escalation_blocked depend on escalating, which depends on it.
+    when:
+      - escalating
+    then:
+      assert: {escalation_blocked: true}
+"""
+
+
+def test_cycle_among_derived_facts_is_reported_once_with_its_path(kb_dir):
+    """The new rule closes the cycle escalating -> escalation_blocked -> escalating; the loader names the
+    path, located at the rule (first in load order) that asserts the fact where the walk met the cycle."""
+    path = kb_dir / "rules" / "follow-up.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.rstrip("\n") + "\n" + CYCLE_RULE, encoding="utf-8")
+    line = line_of(kb_dir, "rules/dosing.yaml", "- id: baclofen.escalate.below-max")
+    assert problems(kb_dir) == [
+        f"kb/rules/dosing.yaml:{line}: baclofen.escalate.below-max: then.assert: derived facts form a cycle: "
+        "escalating -> escalation_blocked -> escalating"
+    ]
+
+
+def test_yaml_syntax_error_is_located(kb_dir):
+    line = plant(kb_dir, "rules/dosing.yaml", "id: baclofen.dose.at-max", "sources: [S01, S03]", "sources: [S01, S03")
+    found = problems(kb_dir)
+    assert len(found) == 1
+    location, _, message = found[0].partition(": ")
+    assert location.startswith("kb/rules/dosing.yaml:")
+    assert line <= int(location.rsplit(":", 1)[1]) <= line + 1  # the parser notices at or just after the line
+    assert message.startswith("invalid YAML: ") and len(message) > len("invalid YAML: ")
+
+
+def test_duplicate_yaml_key_is_refused(kb_dir):
+    line = plant(kb_dir, "rules/dosing.yaml", "id: baclofen.dose.at-max", "version: 1", "version: 1\n    version: 2")
+    assert problems(kb_dir) == [f"kb/rules/dosing.yaml:{line + 1}: invalid YAML: duplicate key 'version'"]
+
+
+@pytest.mark.parametrize("file, anchor", [("kb.yaml", "version:"), ("rules/dosing.yaml", "id: baclofen.dose.at-max")])
+@pytest.mark.parametrize("tag", ["!!python/object/apply:os.system", "!!python/object/new:os.system"])
+def test_python_tag_is_refused_and_nothing_runs(kb_dir, tmp_path, file, anchor, tag):
+    marker = tmp_path / "executed"
+    old = "version: 0.1.0" if file == "kb.yaml" else "version: 1"
+    line = plant(kb_dir, file, anchor, old, f"{old}\n{'    ' if file != 'kb.yaml' else ''}"
+                 f"evil: {tag} [\"touch {marker}\"]")
+    found = problems(kb_dir)
+    assert found == [f"kb/{file}:{line + 1}: invalid YAML: could not determine a constructor for the tag "
+                     f"'tag:yaml.org,2002:{tag[2:].split(':', 1)[0]}:os.system'"]
+    assert not marker.exists()
+
+
+def test_every_problem_is_reported_not_only_the_first(kb_dir):
+    """Plant three problems in three files: three problems come back, in file order."""
+    a = plant(kb_dir, "rules/dosing.yaml", "id: baclofen.escalate.below-max", "- relief == inadequate",
+              "- releif == inadequate")
+    b = plant(kb_dir, "rules/safety.yaml", "id: safety.withdrawal-signs", "status: approved", "status: done")
+    c = plant(kb_dir, "rules/scope.yaml", "id: scope.pediatric", "sources: [S43, S01]", "sources: [S43, S404]")
+    assert problems(kb_dir) == [
+        f"kb/rules/dosing.yaml:{a}: baclofen.escalate.below-max: when: unknown fact 'releif' (did you mean 'relief'?)",
+        f"kb/rules/safety.yaml:{b}: safety.withdrawal-signs: status: 'done' is not one of draft, reviewed, approved",
+        f"kb/rules/scope.yaml:{c}: scope.pediatric: sources: unknown source 'S404' (did you mean 'S40'?)",
+    ]
+
+
+def test_every_problem_in_one_rule_is_reported(kb_dir):
+    anchor = "id: baclofen.dose.at-max"
+    a = plant(kb_dir, "rules/dosing.yaml", anchor, "status: approved", "status: live")
+    b = plant(kb_dir, "rules/dosing.yaml", anchor, "sources: [S01, S03]", "sources: [S01, S3]")
+    c = plant(kb_dir, "rules/dosing.yaml", anchor, "- daily_dose_mg == 80", "- daily_dose == 80")
+    found = problems(kb_dir)
+    assert len(found) == 3
+    assert found[0] == (f"kb/rules/dosing.yaml:{a}: baclofen.dose.at-max: status: 'live' is not one of "
+                        "draft, reviewed, approved")
+    assert found[1].startswith(f"kb/rules/dosing.yaml:{b}: baclofen.dose.at-max: sources: unknown source 'S3'")
+    assert found[2] == (f"kb/rules/dosing.yaml:{c}: baclofen.dose.at-max: when: unknown fact 'daily_dose' "
+                        "(did you mean 'daily_dose_mg'?)")
+
+
+def test_missing_kb_yaml_is_one_problem(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "empty").mkdir()
+    assert problems(tmp_path / "empty") == ["empty/kb.yaml:0: not a clonus KB folder: kb.yaml is missing"]
+
+
+def test_missing_required_file_is_reported(kb_dir):
+    (kb_dir / "sources.yaml").unlink()
+    found = problems(kb_dir)
+    assert len(found) == 1 and found[0].startswith("kb/sources.yaml:0: cannot read file: ")
+
+
+# ---- loaded objects are immutable ------------------------------------------------------------------
+
+def test_kb_and_its_parts_are_frozen(shipped_kb):
+    import dataclasses
+
+    rule = shipped_kb.rule("baclofen.escalate.below-max")
+    frozen = [(shipped_kb, "name"), (rule, "id"), (rule.recommends[0], "code"),
+              (shipped_kb.facts["age"], "maximum"), (shipped_kb.codes["increase_baclofen"], "text"),
+              (shipped_kb.sources["S01"], "url"), (rule.alternatives[0][0], "value")]
+    for obj, attr in frozen:
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(obj, attr, None)
+
+
+@pytest.mark.parametrize("mapping", [
+    "facts", "codes", "sources", "frequencies", "mass_units", "safety_limits",
+    "rule.dose_plan", "rule.dose_limits", "rule.condition_lines", "recommend.params",
+])
+def test_mappings_are_read_only(shipped_kb, mapping):
+    rule = shipped_kb.rule("baclofen.escalate.below-max")
+    parts = {"rule.dose_plan": rule.dose_plan, "rule.dose_limits": rule.dose_limits,
+             "rule.condition_lines": rule.condition_lines, "recommend.params": rule.recommends[0].params}
+    target = parts[mapping] if mapping in parts else getattr(shipped_kb, mapping)
+    with pytest.raises(TypeError):
+        target["new"] = 1
+
+
+def test_collections_are_tuples(shipped_kb):
+    rule = shipped_kb.rule("baclofen.escalate.below-max")
+    for value in (shipped_kb.rules, shipped_kb.tests, shipped_kb.exclusions, shipped_kb.categories,
+                  rule.sources, rule.alternatives, rule.alternatives[0], rule.asserts, rule.recommends,
+                  rule.dose_plan["divided_doses"], rule.dose_plan["dose_steps_mg"],
+                  shipped_kb.facts["spasticity"].values, shipped_kb.facts["daily_dose_mg"].product_of):
+        assert isinstance(value, tuple), value

@@ -1,0 +1,186 @@
+"""engine/report.py: text a clinician reads top-down (next step first, disclaimer last) and Markdown."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from clonus.engine import report
+from clonus.engine.result import Recommendation
+
+from conftest import reference_case
+
+# The reading order the brief asks for; report.SECTIONS may add sections between these.
+ORDER = ["Next step", "Safety and precautions", "Monitoring", "Next line of treatment", "Alongside"]
+
+
+@pytest.fixture(scope="module")
+def reference(advisor):
+    return advisor.advise(reference_case())
+
+
+def _rec(kb, code: str, sources=("S01",)) -> Recommendation:
+    d = kb.codes[code]
+    return Recommendation(code, d.category, d.severity, d.title, d.text.replace("{", "<").replace("}", ">"),
+                          f"rule.for.{code}", (f"rule.for.{code}",), tuple(sources), (f"reason for {code}",))
+
+
+@pytest.fixture(scope="module")
+def every_category(shipped_kb, reference):
+    """The reference result with one recommendation per KB category, in reverse category order."""
+    first_of = {}
+    for code, definition in shipped_kb.codes.items():
+        first_of.setdefault(definition.category, code)
+    recs = [_rec(shipped_kb, code) for code in reversed(list(first_of.values()))]
+    return dataclasses.replace(reference, recommendations=tuple(recs), dose_plan=None)
+
+
+def _headings(text: str) -> list[str]:
+    titles = {title.upper(): title for title, _ in report.SECTIONS} | {"OTHER": "Other"}
+    return [titles[line] for line in text.splitlines() if line in titles]
+
+
+def test_sections_are_declared_in_reading_order():
+    titles = [title for title, _ in report.SECTIONS]
+    assert [t for t in titles if t in ORDER] == ORDER
+    assert titles[0] == "Next step"
+    categories = [c for _, cats in report.SECTIONS for c in cats]
+    assert len(categories) == len(set(categories))
+
+
+def test_every_kb_category_has_a_section(shipped_kb):
+    placed = {c for _, cats in report.SECTIONS for c in cats}
+    assert set(shipped_kb.categories) <= placed
+
+
+def test_text_sections_follow_the_reading_order_whatever_the_result_order(every_category, shipped_kb):
+    text = report.render_text(every_category, shipped_kb)
+    headings = _headings(text)
+    assert headings == [title for title, _ in report.SECTIONS if title in headings]
+    assert headings[0] == "Next step"
+    assert [h for h in headings if h in ORDER] == ORDER
+
+
+def test_text_next_step_holds_scope_then_non_escalation_then_escalation(every_category, shipped_kb):
+    text = report.render_text(every_category, shipped_kb)
+    block = text.split("NEXT STEP\n", 1)[1].split("\n\n", 1)[0]
+    codes = [line.split(";")[0].strip(" [") for line in block.splitlines() if line.strip().startswith("[")]
+    categories = [shipped_kb.codes[c].category for c in codes]
+    declared = dict(report.SECTIONS)["Next step"]
+    assert categories == sorted(categories, key=declared.index)
+    assert set(categories) == set(declared)
+
+
+def test_text_ends_with_sources_then_the_disclaimer(every_category, shipped_kb):
+    text = report.render_text(every_category, shipped_kb)
+    lines = text.rstrip("\n").splitlines()
+    assert lines[-1] == shipped_kb.disclaimer
+    assert text.endswith(shipped_kb.disclaimer + "\n")
+    assert text.index("Sources:") > text.index(_headings(text)[-1].upper())
+    assert "S01 [A] " in text
+
+
+def test_text_starts_with_kb_identity_and_the_case(reference, shipped_kb):
+    lines = report.render_text(reference, shipped_kb).splitlines()
+    assert lines[0].startswith(f"clonus advice  (KB {shipped_kb.name} {shipped_kb.version}, sha256:")
+    assert lines[1] == ("Case: 45 y | generalized spasticity | baclofen oral 15 mg x3/day = 45 mg/day | "
+                        "relief inadequate")
+
+
+def test_text_reference_case_puts_the_dose_plan_under_the_increase(reference, shipped_kb):
+    text = report.render_text(reference, shipped_kb)
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if "Increase oral baclofen from 45 mg/day" in line)
+    assert lines[at + 1] == ("   Dose plan: 45 -> 50-60 mg/day, ceiling 80 mg/day; "
+                             "regimen 20 mg every 8 hours (60 mg/day)")
+    assert lines[at + 2].startswith("   [increase_baclofen; rule baclofen.escalate.below-max; sources ")
+    assert _headings(text)[0] == "Next step"
+    assert text.index("NEXT STEP") < text.index("SAFETY AND PRECAUTIONS") < text.index("MONITORING")
+    assert lines[-1] == shipped_kb.disclaimer
+
+
+def test_text_names_the_step_limit(advisor, shipped_kb):
+    data = reference_case()
+    data["patient"]["age"] = 70
+    text = report.render_text(advisor.advise(data), shipped_kb)
+    assert "; steps limited to 5 mg/day by caution.older-adult" in text
+
+
+@pytest.mark.parametrize("severity, mark", [("critical", "!! "), ("warning", "!  "), ("info", "-  ")])
+def test_text_marks_severity(every_category, shipped_kb, severity, mark):
+    text = report.render_text(every_category, shipped_kb)
+    rec = next((r for r in every_category.recommendations if r.severity == severity), None)
+    assert rec is not None, f"no {severity} recommendation to show"
+    assert f"{mark}{rec.text}" in text.splitlines()
+
+
+def test_text_missing_data_is_said_first(advisor, shipped_kb):
+    data = reference_case()
+    del data["medication"]["frequency"]
+    lines = report.render_text(advisor.advise(data), shipped_kb).splitlines()
+    assert lines[2] == "!! Missing: frequency: no dosing advice until it is given."
+    assert "Dose plan:" not in "\n".join(lines)
+
+
+def test_text_draft_banner(reference, shipped_kb):
+    drafted = dataclasses.replace(reference, include_draft=True, draft_rules_fired=("some.draft-rule",))
+    lines = report.render_text(drafted, shipped_kb).splitlines()
+    assert lines[1].startswith("!! DRAFT KNOWLEDGE INCLUDED") and "some.draft-rule" in lines[1]
+    assert "DRAFT" not in report.render_text(reference, shipped_kb)
+
+
+def test_text_explain_gives_reasons_and_the_trace(reference, shipped_kb):
+    text = report.render_text(reference, shipped_kb, explain=True)
+    assert "     because relief is inadequate" in text.splitlines()
+    trace = report.render_trace_text(reference)
+    assert trace[1] == "RULES THAT FIRED (in order)"
+    assert len(trace) == 2 + len(reference.trace)
+    for i, entry in enumerate(reference.trace, 1):
+        assert trace[1 + i].startswith(f"  {i:2}. {entry.rule}  [")
+
+
+def test_text_unknown_category_goes_to_other(every_category, shipped_kb):
+    odd = dataclasses.replace(every_category.recommendations[0], code="odd_code", category="brand_new")
+    result = dataclasses.replace(every_category, recommendations=every_category.recommendations + (odd,))
+    text = report.render_text(result, shipped_kb)
+    assert _headings(text)[-1] == "Other"
+
+
+# ---- Markdown --------------------------------------------------------------------------------------
+
+def test_markdown_shape(every_category, shipped_kb):
+    md = report.render_markdown(every_category, shipped_kb)
+    lines = md.splitlines()
+    assert lines[0] == "# clonus advice"
+    assert lines[2] == f"*KB {shipped_kb.name} {shipped_kb.version} ({shipped_kb.digest})*"
+    headings = [line[3:] for line in lines if line.startswith("## ")]
+    assert headings[-1] == "Sources"
+    assert headings[:-1] == [title for title, _ in report.SECTIONS if title in headings]
+    assert [h for h in headings if h in ORDER] == ORDER
+    assert lines[-1] == f"*{shipped_kb.disclaimer}*"
+    for rec in every_category.recommendations:
+        assert any(line.startswith("- ") and f"`{rec.code}` (rule `{rec.rule}`; S01)" in line for line in lines)
+    assert f"[{shipped_kb.sources['S01'].title}]({shipped_kb.sources['S01'].url})" in md
+
+
+def test_markdown_reference_case(reference, shipped_kb):
+    md = report.render_markdown(reference, shipped_kb, explain=True)
+    assert "  - Dose plan: 45 → 50–60 mg/day (ceiling 80 mg/day); 20 mg every 8 hours (60 mg/day)" in md
+    assert "  - because relief is inadequate" in md
+    assert "**[critical]** Counsel the patient never to stop baclofen abruptly" in md
+    first_heading = next(line for line in md.splitlines() if line.startswith("## "))
+    assert first_heading == "## Next step"
+    assert md.rstrip("\n").splitlines()[-1] == f"*{shipped_kb.disclaimer}*"
+
+
+def test_markdown_missing_data(advisor, shipped_kb):
+    data = reference_case()
+    del data["medication"]["frequency"]
+    md = report.render_markdown(advisor.advise(data), shipped_kb)
+    assert "> **Missing:** frequency. No dosing advice until it is given." in md
+
+
+def test_rendering_is_pure(reference, shipped_kb):
+    assert report.render_text(reference, shipped_kb) == report.render_text(reference, shipped_kb)
+    assert report.render_markdown(reference, shipped_kb) == report.render_markdown(reference, shipped_kb)
