@@ -1,0 +1,248 @@
+"""Benchmark clonus on one core: per-case time, a plain-Python floor, memory over 100,000 cases, CLI wall time.
+
+    python benchmarks/bench.py [--core N] [--cases 10000] [--long 100000] [--runs 7]
+
+Targets (design, not asserted anywhere): engine evaluation median <= 250 us per case, `clonus advise
+examples/01-reference.yaml` <= 0.4 s wall, `clonus --help` <= 0.25 s wall.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+REPO = Path(__file__).resolve().parent.parent
+MEDICATIONS = ("ciprofloxacin", "fluvoxamine", "omeprazole", "gabapentin")
+SIDE_EFFECTS = ("drowsiness", "sedation", "weakness", "dizziness", "confusion")
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def generated_case(rng: random.Random, frequencies: list[str]) -> dict:
+    """A valid case; each field present most of the time, so most cases reach a dosing decision."""
+
+    def some(value: Any, p: float = 0.85) -> Any:
+        return value if rng.random() < p else None
+
+    mg = rng.randint(1, 24) * 2.5
+    unit = rng.choice(["mg", "g", "mcg"])
+    amount = {"mg": mg, "g": mg / 1000, "mcg": mg * 1000}[unit]
+    case = {
+        "patient": {
+            "age": some(rng.randint(5, 100)),
+            "spasticity": some(rng.choice(["focal", "generalized"])),
+            "respiratory_compromise": some(rng.random() < 0.15, 0.5),
+            "sleep_apnea": some(rng.choice(["none_known", "suspected", "untreated", "treated"]), 0.5),
+            "stroke": some(rng.random() < 0.2, 0.5),
+            "egfr": some(rng.randint(5, 120), 0.6),
+            "dialysis": some(rng.random() < 0.05, 0.5),
+            "hepatic_disease": some(rng.random() < 0.1, 0.5),
+            "epilepsy": some(rng.random() < 0.1, 0.5),
+            "pregnant": some(rng.random() < 0.05, 0.5),
+            "other_medications": some(rng.sample(MEDICATIONS, rng.randint(0, 2)), 0.5),
+        },
+        "medication": {
+            "drug": some(rng.choice(["baclofen"] * 9 + ["tizanidine"]), 0.95),
+            "route": some(rng.choice(["oral"] * 9 + ["intrathecal"]), 0.5),
+            "dose": some(f"{amount:g} {unit}", 0.95),
+            "frequency": some(rng.choice(frequencies), 0.95),
+        },
+        "response": {
+            "relief": some(rng.choice(["adequate", "inadequate"]), 0.95),
+            "side_effects": some(rng.sample(SIDE_EFFECTS, rng.randint(0, 2)), 0.5),
+            "side_effects_intolerable": some(rng.random() < 0.1, 0.5),
+            "withdrawal_signs": some(rng.random() < 0.03, 0.5),
+        },
+    }
+    return {s: {k: v for k, v in fields.items() if v is not None} for s, fields in case.items()}
+
+
+# -- the floor: the shipped KB's decisions hand-written in plain Python -----------------------------------
+# FLOOR ONLY. Not used by the product, not kept in step with the KB by anything but this comment: it
+# shows what the same decisions cost without a rule engine, so the engine's overhead can be read off.
+
+def floor_decide(f: Mapping[str, Any]) -> set[str]:
+    """The shipped KB's approved rules (kb/rules/*.yaml), as plain Python: the codes they recommend."""
+    out: set[str] = set()
+    age, drug, route = f.get("age"), f.get("drug"), f.get("route", "oral")
+    daily, relief, per_day = f.get("daily_dose_mg"), f.get("relief"), f.get("doses_per_day")
+    meds, egfr, dialysis = f.get("other_medications", ()), f.get("egfr"), f.get("dialysis", False)
+    adult = age is not None and age >= 18 and drug == "baclofen" and route == "oral"
+    band = None if daily is None else "below_max" if daily < 80 else "at_max" if daily == 80 else "above_max"
+    blocked = failed = escalating = needs_alt = False
+    if age is not None and age < 18:
+        out.add("out_of_scope_pediatric")
+    if age is not None and age >= 18 and (drug is not None and drug != "baclofen" or route != "oral"):
+        out.add("out_of_scope_drug_route")
+    if age is None or age >= 18 and route == "oral" and (
+            drug is None or drug == "baclofen" and (f.get("dose_mg") is None or per_day is None or relief is None)):
+        out.add("request_missing_data")
+    if drug == "baclofen":
+        out.add("warn_no_abrupt_discontinuation")
+        if f.get("withdrawal_signs"):
+            out.add("urgent_evaluation_withdrawal")
+            blocked = True
+    if adult:
+        out |= {"monitor_adverse_effects", "nonpharmacological_adjuncts"}
+        if f.get("side_effects_intolerable"):
+            out |= {"hold_escalation_side_effects", "reduce_baclofen_gradually"}
+            blocked = failed = True
+        if egfr is not None and egfr < 60 or dialysis:
+            out.add("renal_dose_caution")
+        if egfr is not None and egfr < 30 or dialysis:
+            out.add("avoid_escalation_severe_renal_impairment")
+            blocked = True
+        if f.get("epilepsy"):
+            out.add("caution_epilepsy")
+        if f.get("pregnant"):
+            out.add("pregnancy_baclofen_caution")
+        if f.get("stroke") and relief == "inadequate":
+            out.add("stroke_limited_benefit_caution")
+        if age >= 65 and daily is not None and daily >= 30:
+            out.add("older_adult_tolerance_limit_reached")
+        if relief == "inadequate" and band in ("at_max", "above_max"):
+            out.add("no_escalation_at_max_dose")
+            failed = True
+        if band == "above_max":
+            out |= {"flag_dose_above_label_max", "no_escalation_at_max_dose"}
+        if relief == "adequate" and band in ("below_max", "at_max") and not f.get("side_effects_intolerable"):
+            out |= {"maintain_current_dose", "use_lowest_effective_dose"}
+        if relief == "inadequate" and band == "below_max" and not blocked and per_day is not None:
+            escalating = True
+            out |= {"increase_baclofen", "titration_step_5_15_mg_per_day", "titration_interval_24_72h",
+                    "cap_at_80_mg_per_day", "divide_3_4_doses", "use_lowest_effective_dose",
+                    "reassess_within_24h", "counsel_sedation_driving"}
+        needs_alt = failed or relief == "inadequate" and blocked and not f.get("withdrawal_signs")
+    spasticity = f.get("spasticity")
+    if escalating:
+        if per_day < 3:
+            out.add("redistribute_to_3_4_daily_doses")
+        if f.get("respiratory_compromise"):
+            out.add("caution_respiratory")
+        if f.get("sleep_apnea", "none_known") != "none_known":
+            out.add("assess_sleep_apnea_before_escalation")
+        if age >= 65:
+            out.add("cautious_titration_older_adult")
+        if spasticity in ("generalized", "focal"):
+            out.add(f"if_oral_fails_{spasticity}")
+    if adult and spasticity == "focal" and (relief == "inadequate" or needs_alt):
+        out.add("consider_botulinum_toxin")
+    if failed and spasticity == "generalized":
+        out |= {"consider_intrathecal_baclofen", "itb_screening_trial_required"}
+    if needs_alt:
+        inhibitor = "ciprofloxacin" in meds or "fluvoxamine" in meds
+        if inhibitor:
+            out.add("avoid_tizanidine_cyp1a2_inhibitor")
+        else:
+            out |= {"consider_tizanidine", "tizanidine_start_2mg_tid", "tizanidine_monitor_lfts"}
+            if f.get("hepatic_disease"):
+                out.add("tizanidine_caution_hepatic")
+            if egfr is not None and egfr < 25 or dialysis:
+                out.add("tizanidine_caution_renal")
+        if f.get("respiratory_compromise"):
+            out.add("alternatives_respiratory_caution")
+        out |= {"avoid_dantrolene_hepatic_disease"} if f.get("hepatic_disease") else \
+            {"consider_dantrolene", "dantrolene_monitor_lfts"}
+        out |= {"refer_spasticity_specialist", "consider_gabapentin"}
+        if spasticity is None:
+            out.add("request_missing_data")
+    return out
+
+
+# -- measuring ------------------------------------------------------------------------------------------
+
+def per_case(label: str, items: list, call: Callable[[Any], Any], repeat: int = 1) -> list[float]:
+    times = []
+    for _ in range(repeat):
+        for item in items:
+            start = time.perf_counter()
+            call(item)
+            times.append(time.perf_counter() - start)
+    times.sort()
+    median, p99 = statistics.median(times), times[min(len(times) - 1, int(len(times) * 0.99))]
+    print(f"  {label:<44} median {median * 1e6:8.1f} us   p99 {p99 * 1e6:8.1f} us   "
+          f"{len(times) / sum(times):9.0f} cases/s   (n={len(times)})")
+    return times
+
+
+def wall(command: list[str], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--core", type=int, default=0, help="the one CPU core to run on")
+    parser.add_argument("--cases", type=int, default=10_000, help="generated cases for per-case timing")
+    parser.add_argument("--long", type=int, default=100_000, help="cases for the memory run")
+    parser.add_argument("--runs", type=int, default=7, help="subprocess runs per CLI command (median)")
+    args = parser.parse_args()
+    os.sched_setaffinity(0, {args.core})
+
+    from clonus.engine.advice import Advisor
+    from clonus.engine.intake import parse_case, read_case_text
+    from clonus.engine.loader import load_kb
+
+    kb = load_kb()
+    advisor = Advisor(kb)
+    print(f"clonus benchmark: Python {sys.version.split()[0]}, core {args.core}, KB {kb.version} "
+          f"({len(advisor.plan.rules)} rules, {len(advisor.engine._compiled.definition)} durable rules)")
+
+    examples = [read_case_text(p.read_text(encoding="utf-8"), p.name) for p in sorted((REPO / "examples").glob("*.yaml"))]
+    parsed_examples = [parse_case(kb, c) for c in examples]
+    print(f"\nexamples/*.yaml ({len(examples)} files, each 200 times)")
+    per_case("advise (intake + engine + result + checks)", examples, advisor.advise, repeat=200)
+    per_case("engine evaluation only", parsed_examples, lambda c: advisor.engine.evaluate(c.facts, c.absent), 200)
+
+    rng = random.Random(20261125)
+    frequencies = sorted(kb.frequencies)
+    cases = [generated_case(rng, frequencies) for _ in range(args.cases)]
+    parsed = [parse_case(kb, c) for c in cases]
+    plain = [dict(c.facts) for c in parsed]
+    per_case("warm-up", parsed[:2000], lambda c: advisor.engine.evaluate(c.facts, c.absent))
+    print(f"\n{args.cases:,} generated valid cases")
+    per_case("advise (intake + engine + result + checks)", cases, advisor.advise)
+    per_case("engine evaluation only", parsed, lambda c: advisor.engine.evaluate(c.facts, c.absent))
+    per_case("FLOOR: plain-Python decisions (not the product)", plain, floor_decide)
+    agree = sum(floor_decide(f) == set(advisor.advise_case(c).codes()) for f, c in zip(plain, parsed))
+    print(f"  floor agrees with the engine's codes on {agree:,} of {len(parsed):,} cases")
+
+    gc.collect()
+    before, start = rss_mb(), time.perf_counter()
+    for i in range(args.long):
+        c = parsed[i % len(parsed)]
+        advisor.engine.evaluate(dict(c.facts), set(c.absent))
+        if i % 1000 == 999:
+            gc.collect()
+    elapsed = time.perf_counter() - start
+    print(f"\nmemory over {args.long:,} cases (one engine, gc every 1,000): RSS {before:.1f} MB before, "
+          f"{rss_mb():.1f} MB after ({elapsed:.1f} s, {args.long / elapsed:,.0f} cases/s)")
+    advisor.close()
+
+    clonus = shutil.which("clonus", path=str(Path(sys.executable).parent)) or shutil.which("clonus")
+    if clonus is None:
+        print("\n(clonus command not found: CLI timings skipped)")
+        return
+    print(f"\nCLI wall time, median of {args.runs} runs ({clonus})")
+    print(f"  clonus advise examples/01-reference.yaml   {wall([clonus, 'advise', 'examples/01-reference.yaml'], args.runs):.3f} s")
+    print(f"  clonus --help                              {wall([clonus, '--help'], args.runs):.3f} s")
+
+
+if __name__ == "__main__":
+    main()
