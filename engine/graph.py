@@ -130,7 +130,7 @@ _NUMBER_OPS = {"==": "="}
 
 
 def words(value: Any) -> str:
-    """A KB value as people read it: below_max -> below max, true -> yes, [a, b] -> a or b."""
+    """A KB value as people read it: some_value -> some value, true -> yes, [a, b] -> a or b."""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, tuple):
@@ -140,7 +140,7 @@ def words(value: Any) -> str:
 
 
 def branch_text(fact: FactDef, atom: Atom) -> str:
-    """One condition as the branch of a question that already names the fact: `inadequate`, `< 80 mg/day`."""
+    """One condition as the branch of a question that already names the fact: `yes`, `missing`, `< N mg`."""
     if atom.op in ("missing", "known"):
         return atom.op
     if fact.type == "boolean":

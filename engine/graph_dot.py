@@ -28,15 +28,16 @@ class Html(str):
 
 
 def svg_ids(g) -> dict[str, str]:
-    """A stable, unique SVG/HTML element id for every node: `n-` and the node id with unsafe characters as -."""
+    """A stable, unique element id for every node (SVG, HTML and Mermaid): `n_` and the node id with every
+    character but letters, digits and _ as _ (Graphviz would write - as an entity in SVG)."""
     ids: dict[str, str] = {}
     taken: set[str] = set()
     for node in g.nodes:
-        base = "n-" + re.sub(r"[^A-Za-z0-9_-]", "-", node)
+        base = "n_" + re.sub(r"[^A-Za-z0-9_]", "_", node)
         candidate, n = base, 1
         while candidate in taken:
             n += 1
-            candidate = f"{base}-{n}"
+            candidate = f"{base}_{n}"
         ids[node] = candidate
         taken.add(candidate)
     return ids

@@ -6,14 +6,14 @@ How rules become a flowchart:
   several states starts from the deepest one that the others do not already imply; rules reading none
   start from Start.
 - Every other condition asks a *question* about a fact. Where the rules starting from one state test
-  that fact with outcomes that exclude each other (relief == adequate, relief == inadequate), it is a
+  that fact with outcomes that exclude each other (`x == a` and `x == b`, or `x` and `not x`), it is a
   decision: a diamond with one branch per outcome. Where they test it one way only (respiratory
   compromise), it is a precaution: its condition labels the edge to the recommendation ("if ...").
 - Each alternative of a rule's condition is one path: from its state through its decisions, facts tested
   by more rules asked first, to the rule's recommendations and on to the states it asserts. Paths share
   their beginnings, as in a decision tree.
 - A rule that only asserts a fact some question asks (dose_band) is not a box of its own: its
-  conditions word that question's branches ("below max (total daily dose < 80 mg/day)").
+  conditions word that question's branches ("<value> (<the conditions that assert it>)").
 
 Every node and edge lists in `paths` the rule alternatives (`rule#n`) drawn through it: the case overlay
 lights exactly the paths that fired.
@@ -96,7 +96,7 @@ class _Shape:
         return self._implied[state]
 
     def implied_atoms(self, anchor: str) -> frozenset[Atom]:
-        """Conditions that hold wherever `anchor` holds (adult on oral baclofen: drug == baclofen ...)."""
+        """Conditions that hold wherever `anchor` holds: in every alternative of every rule asserting it."""
         if anchor == START:
             return frozenset()
         sets = [frozenset(alt).union(*(self.implied_atoms(a.fact) for a in alt if a.fact in self.states))
@@ -367,7 +367,7 @@ def _interval(atom: Atom) -> tuple[float, bool, float, bool] | None:
 
 
 def _disjoint(a, b) -> bool:
-    if a is None or b is None:  # != excludes nothing but the one value; treated as compatible
+    if a is None or b is None:  # != excludes nothing but the one value: counted as compatible
         return False
     (alo, alo_in, ahi, ahi_in), (blo, blo_in, bhi, bhi_in) = a, b
     return (ahi < blo or bhi < alo or (ahi == blo and not (ahi_in and blo_in))

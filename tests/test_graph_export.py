@@ -1,0 +1,235 @@
+"""engine/graph_export.py and `clonus graph`: every format exports from the shipped KB, is parsed back where
+a parser exists, is deterministic, and DOT and Mermaid match their goldens.
+
+Goldens are regenerated only on purpose: CLONUS_UPDATE_GOLDEN=1 python -m pytest tests/test_graph_export.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import struct
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import networkx as nx
+import pydot
+import pytest
+from typer.testing import CliRunner
+
+from clonus.cli.main import app
+from clonus.engine.graph import build_view, overlay_case
+from clonus.engine.graph_dot import LEGEND_ID, svg_ids, to_dot
+from clonus.engine.graph_export import FORMATS, PNG_DPI, export, flatten, to_mermaid
+
+from conftest import EXAMPLES, reference_case
+
+GOLDEN = Path(__file__).resolve().parent / "golden" / "graph"
+SVG_NS = "{http://www.w3.org/2000/svg}"
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module", params=["rules", "flow"])
+def view(request, shipped_kb):
+    return build_view(shipped_kb, request.param)
+
+
+@pytest.fixture(scope="module")
+def exported(view):
+    """Every format of one view, exported twice (to check determinism)."""
+    return {fmt: (export(view, fmt), export(view, fmt)) for fmt in FORMATS}
+
+
+def _plain(value):
+    """Tuples as lists, the way JSON gives them back."""
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+# -- goldens and determinism -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fmt,suffix", [("dot", "dot"), ("mermaid", "mmd")])
+def test_shipped_kb_matches_golden(view, fmt, suffix):
+    out = export(view, fmt).decode()
+    golden = GOLDEN / f"{view.graph['view']}.{suffix}"
+    if os.environ.get("CLONUS_UPDATE_GOLDEN") == "1":
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(out, encoding="utf-8")
+    assert golden.is_file(), f"no golden {golden.name}; generate it with CLONUS_UPDATE_GOLDEN=1"
+    assert out == golden.read_text(encoding="utf-8")
+
+
+def test_every_format_is_deterministic(exported):
+    for fmt, (first, second) in exported.items():
+        assert first, fmt
+        assert first == second, fmt
+
+
+def test_a_rebuilt_graph_gives_the_same_bytes(shipped_kb, view, exported):
+    again = build_view(shipped_kb, view.graph["view"])
+    for fmt in ("dot", "mermaid", "graphml", "json", "svg"):
+        assert export(again, fmt) == exported[fmt][0], fmt
+
+
+# -- parsed back -------------------------------------------------------------------------------------------
+
+# pydot 4.0.1 still calls pyparsing names that pyparsing 3.3 deprecates (setParseAction ...).
+@pytest.mark.filterwarnings("ignore::pyparsing.warnings.PyparsingDeprecationWarning")
+def test_dot_parses_back_to_the_same_nodes_edges_and_kinds(view, exported):
+    parsed = pydot.graph_from_dot_data(exported["dot"][0].decode())[0]
+    unquote = lambda s: json.loads(s) if s.startswith('"') else s  # noqa: E731 (DOT and JSON quote alike)
+    nodes = {unquote(n.get_name()): n for n in parsed.get_nodes() if n.get_name() not in ("node", "edge", "graph")}
+    assert set(nodes) == set(view.nodes) | {LEGEND_ID}
+    for name, data in view.nodes(data=True):
+        assert unquote(nodes[name].get("kind")) == data["kind"]
+        assert unquote(nodes[name].get("id")) == svg_ids(view)[name]
+    edges = [(unquote(e.get_source()), unquote(e.get_destination()), unquote(e.get("relation")))
+             for e in parsed.get_edges()]
+    assert edges == [(u, v, d["relation"]) for u, v, d in view.edges(data=True)]
+
+
+def test_graphml_parses_back_through_networkx(view, exported):
+    back = nx.parse_graphml(exported["graphml"][0].decode())
+    assert list(back.nodes) == list(view.nodes)
+    assert list(back.edges) == list(view.edges)
+    for node, data in view.nodes(data=True):
+        assert back.nodes[node] == flatten(data)
+    for u, v, data in view.edges(data=True):
+        assert back.edges[u, v] == flatten(data)
+    assert json.loads(back.graph["sources"]) == view.graph["sources"]
+
+
+def test_json_node_link_parses_back_through_networkx(view, exported):
+    back = nx.node_link_graph(json.loads(exported["json"][0]), edges="edges")
+    assert isinstance(back, nx.DiGraph)
+    assert list(back.nodes) == list(view.nodes)
+    assert [(u, v) for u, v in back.edges] == list(view.edges)
+    for node, data in view.nodes(data=True):
+        assert back.nodes[node] == _plain(data)
+    for u, v, data in view.edges(data=True):
+        assert back.edges[u, v] == _plain(data)
+
+
+def _svg(exported) -> ET.Element:
+    return ET.fromstring(exported["svg"][0])
+
+
+def test_svg_is_xml_with_every_node_and_the_legend(view, exported):
+    root = _svg(exported)
+    assert root.tag == f"{SVG_NS}svg"
+    groups = {g.get("id"): g for g in root.iter(f"{SVG_NS}g") if g.get("class") == "node"}
+    assert set(groups) == set(svg_ids(view).values()) | {LEGEND_ID}
+    edges = [g for g in root.iter(f"{SVG_NS}g") if g.get("class") == "edge"]
+    assert len(edges) == view.number_of_edges()
+    text = " ".join(t.text or "" for t in root.iter(f"{SVG_NS}text"))
+    assert "Legend" in text
+    for node, data in view.nodes(data=True):
+        if data["kind"] in ("rule", "recommendation", "input", "derived"):
+            assert data["label"] in text
+
+
+def test_png_has_a_png_header_and_the_svg_size_at_its_dpi(exported):
+    png = exported["png"][0]
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert png[12:16] == b"IHDR"
+    width, height = struct.unpack(">II", png[16:24])
+    root = _svg(exported)
+    points = [float(root.get(k).removesuffix("pt")) for k in ("width", "height")]
+    expected = [p * PNG_DPI / 72 for p in points]
+    assert abs(width - expected[0]) <= 2 and abs(height - expected[1]) <= 2
+    assert width > 1000 and height > 600  # the whole KB, not an empty page
+
+
+def test_html_is_self_contained(view, exported):
+    page = exported["html"][0].decode()
+    assert page.startswith("<!DOCTYPE html>")
+    assert not re.search(r"<(script|img|iframe|link|source|embed|object)\b[^>]*\b(src|href)\s*=", page, re.I)
+    assert "@import" not in page and "url(" not in page
+    assert not re.search(r"(xlink:)?href=\"(https?:)?//", page)
+    data = json.loads(re.search(r'<script type="application/json" id="clonus-data">(.*?)</script>', page, re.S)[1])
+    assert set(data["nodes"]) == set(svg_ids(view).values())
+    assert all(f'id="{i}"' in page for i in data["nodes"])
+
+
+# -- Mermaid ------------------------------------------------------------------------------------------------
+
+def test_mermaid_declares_every_node_before_its_edges_and_escapes_text(view, exported):
+    text = exported["mermaid"][0].decode()
+    lines = text.splitlines()
+    assert lines[2] in ("flowchart LR", "flowchart TB")
+    ids = svg_ids(view)
+    declared = {m[1] for m in (re.match(r"  (n_\w+)[\[({]", line) for line in lines) if m}
+    assert declared == set(ids.values())
+    edges = [re.match(r"  (n_\w+) (-->|-\.->|==>)(\|\"[^\"]*\"\|)? (n_\w+)$", line) for line in lines
+             if re.match(r"  n_\w+ [-=]", line)]
+    assert all(edges) and len(edges) == view.number_of_edges()
+    assert "<" not in text.replace("<br/>", "")  # conditions like `< 80` are written as entity codes
+
+
+def test_mermaid_marks_the_case_path(shipped_kb, advisor):
+    g = overlay_case(build_view(shipped_kb, "flow"), advisor.advise(reference_case()).trace)
+    text = to_mermaid(g)
+    assert re.search(r"^  class .*n_outcome_baclofen_escalate_below_max.* on$", text, re.M)
+    assert re.search(r"^  linkStyle [\d,]+ stroke:#d3d3d3$", text, re.M)
+
+
+# -- the command ---------------------------------------------------------------------------------------------
+
+def test_cli_format_follows_the_output_suffix(tmp_path):
+    out = tmp_path / "flow.svg"
+    result = runner.invoke(app, ["graph", "--view", "flow", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes().startswith(b"<?xml")
+    assert "wrote" in result.stderr and result.stdout == ""
+
+
+def test_cli_writes_dot_to_standard_output_by_default(shipped_kb):
+    result = runner.invoke(app, ["graph"])
+    assert result.exit_code == 0
+    assert result.stdout == to_dot(build_view(shipped_kb, "rules"))
+
+
+def test_cli_case_focus_and_category(tmp_path):
+    result = runner.invoke(app, ["graph", "--view", "flow", "-f", "json", "--case", str(EXAMPLES / "01-reference.yaml"),
+                                 "--category", "escalation"])
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    lit = {n["id"] for n in data["nodes"] if n["highlight"] == "on" and n["kind"] == "outcome"}
+    assert lit == {"outcome:baclofen.escalate.below-max"}
+    result = runner.invoke(app, ["graph", "-f", "json", "--focus", "caution.respiratory"])
+    ids = {n["id"] for n in json.loads(result.stdout)["nodes"]}
+    assert "rule:caution.respiratory" in ids and "rule:caution.pregnancy" not in ids
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--focus", "increase_baclofn"], "did you mean 'increase_baclofen'"),
+    (["--category", "sefety"], "did you mean 'safety'"),
+    (["--view", "both"], "Invalid value"),
+    (["--format", "pdf"], "Invalid value"),
+])
+def test_cli_refuses_an_unusable_request_with_exit_2(args, message):
+    result = runner.invoke(app, ["graph", *args])
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+def test_cli_refuses_a_bad_case_with_exit_2(tmp_path):
+    case = tmp_path / "case.yaml"
+    case.write_text("patient: {age: -3}\n", encoding="utf-8")
+    result = runner.invoke(app, ["graph", "--case", str(case)])
+    assert result.exit_code == 2
+    assert "age" in result.stderr
+
+
+def test_reference_case_example_is_the_conftest_reference_case():
+    """The README's --case example file and the tests' reference case are the same patient."""
+    import yaml
+
+    example = yaml.safe_load((EXAMPLES / "01-reference.yaml").read_text(encoding="utf-8"))
+    for section, values in reference_case().items():
+        for key, value in values.items():
+            assert example[section][key] == value
