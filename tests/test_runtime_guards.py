@@ -417,7 +417,7 @@ def test_raw_durable_segfaults_deleting_an_idle_state():
         ruleset.delete_state("1")
         print("survived")
     """)
-    assert result.returncode == -signal.SIGSEGV
+    assert result.returncode in (-signal.SIGSEGV, -signal.SIGABRT)  # crashed in every build tried
     assert "survived" not in result.stdout
 
 
@@ -472,9 +472,11 @@ def test_engine_failure_before_any_action_closes_the_ruleset_instead_of_deleting
     assert guarded.returncode == 0, guarded.stderr
     assert "EngineError: durable_rules rejected the case's facts: injected" in guarded.stdout
     assert "then: this engine is closed" in guarded.stdout
-    assert "closed deleted []" in guarded.stdout
+    assert "closed deleted []" in guarded.stdout  # the idle state was never handed to delete_state
+    # What a naive clean-up would do is undefined behaviour: it aborted ("free(): invalid pointer") in one
+    # build of durable_rules and ran on in another, so only its difference from the guard is checked.
     unguarded = run_python(FAIL_AFTER_ASSERT, str(kb_copy), "unguarded", prelude=CLONUS_PRELUDE)
-    assert unguarded.returncode in (-signal.SIGSEGV, -signal.SIGABRT)  # segfault or "free(): invalid pointer"
+    assert "closed deleted []" not in unguarded.stdout
 
 
 # -- timer threads and ruleset memory --------------------------------------------------------------------
