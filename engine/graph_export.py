@@ -214,8 +214,11 @@ def _mm_legend(g, colours: dict[str, str]) -> list[str]:
 
 
 def _mm_text(text: str) -> str:
-    """Text for inside Mermaid quotes: entity codes for the characters Mermaid reads, <br/> for new lines."""
-    text = text.replace("#", "#35;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+    """Text for inside Mermaid quotes, <br/> for new lines. Mermaid 11 leaves its #name; entity codes
+    undecoded in edge labels, so none are used: `<` and `>` stay as they are (a `<` that could open an
+    HTML tag gets a space), `"` becomes `'`, and a `#` that would read as an entity code gets a space."""
+    text = re.sub(r"<(?=[A-Za-z/!?])", "< ", text.replace('"', "'"))
+    text = re.sub(r"#(?=\w+;)", "# ", text)
     return text.replace("\n", "<br/>")
 
 
