@@ -117,7 +117,8 @@ class Advisor:
         if plan is None or "{" not in rec.text:
             return rec
         slots = {"current_daily_mg": plan.current_daily_mg, "next_min_mg": plan.next_min_mg,
-                 "next_max_mg": plan.next_max_mg, "ceiling_daily_mg": plan.ceiling_daily_mg,
+                 "next_max_mg": plan.next_max_mg, "next_range_mg": plan.next_range,
+                 "ceiling_daily_mg": plan.ceiling_daily_mg,
                  "regimen": plan.regimen}
         return Recommendation(rec.code, rec.category, rec.severity, rec.title, _fill(rec.text, slots),
                               rec.rule, rec.rules, rec.sources, rec.because)
@@ -171,5 +172,5 @@ def check_invariants(kb: Kb, result: Result) -> None:
         raise SafetyError(f"no safety limit is declared for {plan.drug}; refusing to propose a dose")
     if plan.ceiling_daily_mg > limit or plan.next_max_mg > plan.ceiling_daily_mg or plan.regimen_daily_mg > plan.next_max_mg:
         raise SafetyError(f"dose plan above the ceiling ({plan.next_max_mg} mg/day, limit {limit})")
-    if not plan.current_daily_mg < plan.next_min_mg <= plan.regimen_daily_mg:
+    if not (plan.current_daily_mg < plan.next_min_mg and plan.current_daily_mg < plan.regimen_daily_mg):
         raise SafetyError("dose plan does not increase the dose")

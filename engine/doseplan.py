@@ -27,6 +27,13 @@ class DosePlan:
     step_max_mg: int | float
     limited_by: tuple[str, ...]
 
+    @property
+    def next_range(self) -> str:
+        """'50-60' or, when the range is one value, '50'."""
+        if self.next_min_mg == self.next_max_mg:
+            return f"{self.next_max_mg}"
+        return f"{self.next_min_mg}-{self.next_max_mg}"
+
     def to_json(self) -> dict[str, Any]:
         return {
             "drug": self.drug,
@@ -56,14 +63,18 @@ def _interval(doses: int) -> str:
     return f"every {_num(hours)} hours" if hours == hours.to_integral_value() else f"{doses} times a day"
 
 
-def _equal_regimen(lo: Decimal, hi: Decimal, doses: int, unit: Decimal) -> Decimal | None:
-    """Largest per-dose amount (a multiple of unit) whose daily total lies in [lo, hi]."""
-    per_dose = (hi / doses / unit).to_integral_value(rounding=ROUND_FLOOR) * unit
-    return per_dose if per_dose > 0 and per_dose * doses >= lo else None
+def _floor(value: Decimal, unit: Decimal) -> Decimal:
+    return (value / unit).to_integral_value(rounding=ROUND_FLOOR) * unit
 
 
-def _unequal_regimen(lo: Decimal, hi: Decimal, doses: int, unit: Decimal) -> list[Decimal] | None:
-    total = (hi / unit).to_integral_value(rounding=ROUND_FLOOR) * unit
+def _equal_regimen(lo: Decimal, hi: Decimal, doses: int, unit: Decimal, cap: Decimal) -> list[Decimal] | None:
+    """The largest equal doses (multiples of unit, at most cap each) whose daily total lies in [lo, hi]."""
+    per_dose = min(_floor(hi / doses, unit), _floor(cap, unit))
+    return [per_dose] * doses if per_dose > 0 and per_dose * doses >= lo else None
+
+
+def _unequal_regimen(lo: Decimal, hi: Decimal, doses: int, unit: Decimal, cap: Decimal) -> list[Decimal] | None:
+    total = min(_floor(hi, unit), _floor(cap, unit) * doses)
     if total < lo or total <= 0:
         return None
     units, extra = divmod(int(total / unit), doses)
@@ -73,17 +84,15 @@ def _unequal_regimen(lo: Decimal, hi: Decimal, doses: int, unit: Decimal) -> lis
     return [unit * (units + (1 if i >= doses - extra else 0)) for i in range(doses)]
 
 
-def _choose_regimen(lo: Decimal, hi: Decimal, order: list[int], units: list[Decimal]) -> list[Decimal] | None:
-    """Prefer the coarsest dose unit (whole tablets): equal doses at the current or another allowed
-    frequency, then unequal doses at the preferred frequency; only then a finer unit."""
+def _choose_regimen(lo: Decimal, hi: Decimal, order: list[int], units: list[Decimal],
+                    cap: Decimal) -> list[Decimal] | None:
+    """Prefer the coarsest dose unit (whole tablets), and the current number of doses a day: equal doses,
+    then unequal ones, at each allowed frequency in turn; only then a finer unit."""
     for unit in units:
         for n in order:
-            per_dose = _equal_regimen(lo, hi, n, unit)
-            if per_dose is not None:
-                return [per_dose] * n
-        uneven = _unequal_regimen(lo, hi, order[0], unit)
-        if uneven is not None:
-            return uneven
+            regimen = _equal_regimen(lo, hi, n, unit, cap) or _unequal_regimen(lo, hi, n, unit, cap)
+            if regimen:
+                return regimen
     return None
 
 
@@ -92,12 +101,12 @@ def make_dose_plan(current_daily: Any, doses_per_day: Any, params: Mapping[str, 
     """Next daily range = current + step_min .. current + step_max, never above the ceiling."""
     current, ceiling = _d(current_daily), _d(params["ceiling_daily_mg"])
     step_max = _d(params["step_max_mg"])
-    limited_by = []
-    for rule_id, limit in limits:
-        if "step_max_mg" in limit and _d(limit["step_max_mg"]) < step_max:
-            step_max = _d(limit["step_max_mg"])
+    for _, limit in limits:
         if "step_max_mg" in limit:
-            limited_by.append(rule_id)
+            step_max = min(step_max, _d(limit["step_max_mg"]))
+    # the rules whose limit is the one applied
+    limited_by = [rule_id for rule_id, limit in limits
+                  if "step_max_mg" in limit and _d(limit["step_max_mg"]) == step_max < _d(params["step_max_mg"])]
     step_min = min(_d(params["step_min_mg"]), step_max)
     hi = min(current + step_max, ceiling)
     lo = min(current + step_min, hi)
@@ -107,7 +116,14 @@ def make_dose_plan(current_daily: Any, doses_per_day: Any, params: Mapping[str, 
     doses_now = int(_d(doses_per_day)) if _d(doses_per_day) == _d(doses_per_day).to_integral_value() else None
     order = ([doses_now] if doses_now in allowed else []) + [n for n in allowed if n != doses_now]
     units = [_d(u) for u in params["dose_steps_mg"]]
-    doses_list = _choose_regimen(lo, hi, order, units)
+    cap = _d(params["max_single_dose_mg"])
+    doses_list = _choose_regimen(lo, hi, order, units, cap)
+    if doses_list is None:
+        # an off-grid current dose (e.g. 6 mg three times daily with a 5 mg/day step): the finest unit
+        # that still raises the dose, even if the step is then a little under step_min
+        doses_list = _choose_regimen(current + units[-1] / 1000, hi, order, units[-1:], cap)
+        if doses_list is not None:
+            lo = min(lo, sum(doses_list, Decimal(0)))
     if doses_list is None:
         raise SafetyError(f"no regimen in steps of {_num(units[-1])} mg fits {_num(lo)}-{_num(hi)} mg/day")
     daily = sum(doses_list, Decimal(0))

@@ -21,9 +21,10 @@ from .yamlsource import LineDict, LineList, read_yaml
 
 RULE_ID_RE = re.compile(r"^[a-z0-9]+(?:[.-][a-z0-9]+)+$")
 SLOT_RE = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
-DOSE_PLAN_SLOTS = frozenset({"current_daily_mg", "next_min_mg", "next_max_mg", "ceiling_daily_mg", "regimen"})
+DOSE_PLAN_SLOTS = frozenset({"current_daily_mg", "next_min_mg", "next_max_mg", "next_range_mg", "ceiling_daily_mg",
+                             "regimen"})
 DOSE_PLAN_KEYS = {"drug": str, "step_min_mg": float, "step_max_mg": float, "ceiling_daily_mg": float,
-                  "divided_doses": list, "dose_steps_mg": list}
+                  "max_single_dose_mg": float, "divided_doses": list, "dose_steps_mg": list}
 DOSE_LIMIT_KEYS = ("step_max_mg",)
 RULE_KEYS = ("id", "title", "status", "version", "rationale", "sources", "when", "then",
              "last_reviewed", "review_by")

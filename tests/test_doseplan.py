@@ -10,7 +10,7 @@ from clonus.engine.doseplan import make_dose_plan
 from clonus.engine.errors import SafetyError
 
 # The parameters of baclofen.escalate.below-max (checked against the shipped KB below).
-PARAMS = {"drug": "baclofen", "step_min_mg": 5, "step_max_mg": 15, "ceiling_daily_mg": 80,
+PARAMS = {"drug": "baclofen", "step_min_mg": 5, "step_max_mg": 15, "ceiling_daily_mg": 80, "max_single_dose_mg": 20,
           "divided_doses": (3, 4), "dose_steps_mg": (5, 2.5)}
 OLDER = ("caution.older-adult", {"step_max_mg": 5})
 RESPIRATORY = ("caution.respiratory", {"step_max_mg": 5})
@@ -28,10 +28,10 @@ PLANS = [
     ("near-ceiling-75-tid", 75, 3, [], 80, 80, "20 mg every 6 hours (80 mg/day)"),
     ("near-ceiling-75-qid", 75, 4, [], 80, 80, "20 mg every 6 hours (80 mg/day)"),
     ("near-ceiling-77.5", 77.5, 3, [], 80, 80, "20 mg every 6 hours (80 mg/day)"),
-    ("near-ceiling-70-bid", 70, 2, [], 75, 80, "25 mg every 8 hours (75 mg/day)"),
+    ("near-ceiling-70-bid", 70, 2, [], 75, 80, "20 mg every 6 hours (80 mg/day)"),  # no single dose above 20 mg
     ("older-adult-step-5", 45, 3, [OLDER], 50, 50, "15 mg, 15 mg and 20 mg, every 8 hours (50 mg/day)"),
     ("two-step-limits", 45, 3, [OLDER, RESPIRATORY], 50, 50, "15 mg, 15 mg and 20 mg, every 8 hours (50 mg/day)"),
-    ("older-adult-5-tid-to-qid", 15, 3, [OLDER], 20, 20, "5 mg every 6 hours (20 mg/day)"),
+    ("older-adult-5-tid-keeps-tid", 15, 3, [OLDER], 20, 20, "5 mg, 5 mg and 10 mg, every 8 hours (20 mg/day)"),
     ("bid-40-to-tid", 40, 2, [], 45, 55, "15 mg every 8 hours (45 mg/day)"),
     ("bid-20-to-tid", 20, 2, [], 25, 35, "10 mg every 8 hours (30 mg/day)"),
     ("once-daily-10-to-tid", 10, 1, [], 15, 25, "5 mg every 8 hours (15 mg/day)"),
@@ -39,8 +39,9 @@ PLANS = [
     ("odd-7.5-half-tablets", 7.5, 3, [OLDER], 12.5, 12.5, "2.5 mg, 5 mg and 5 mg, every 8 hours (12.5 mg/day)"),
     ("odd-37.5-half-tablets", 37.5, 3, [OLDER], 42.5, 42.5, "12.5 mg, 15 mg and 15 mg, every 8 hours (42.5 mg/day)"),
     ("odd-30-qid-unequal", 30, 4, [OLDER], 35, 35, "5 mg, 10 mg, 10 mg and 10 mg, every 6 hours (35 mg/day)"),
-    # whole tablets win over keeping four doses: 15 mg QID becomes 25 mg TID (see the report)
-    ("qid-60-whole-tablets", 60, 4, [], 65, 75, "25 mg every 8 hours (75 mg/day)"),
+    # the current four doses are kept, in whole tablets, none above 20 mg
+    ("qid-60-keeps-qid", 60, 4, [], 65, 75, "15 mg, 20 mg, 20 mg and 20 mg, every 6 hours (75 mg/day)"),
+    ("tid-60-moves-to-qid-above-20-mg-doses", 60, 3, [], 65, 75, "15 mg, 20 mg, 20 mg and 20 mg, every 6 hours (75 mg/day)"),
 ]
 
 
@@ -64,10 +65,10 @@ def test_reference_plan_in_full():
     }
 
 
-def test_step_limits_name_every_rule_and_keep_the_smallest():
+def test_step_limits_keep_the_smallest_and_name_the_rules_that_set_it():
     plan = make_dose_plan(45, 3, PARAMS, [OLDER, RESPIRATORY, ("x.loose", {"step_max_mg": 10})])
     assert plan.step_max_mg == 5 and plan.next_max_mg == 50
-    assert plan.limited_by == ("caution.older-adult", "caution.respiratory", "x.loose")
+    assert plan.limited_by == ("caution.older-adult", "caution.respiratory")  # x.loose did not bind
 
 
 def test_near_the_ceiling_the_plan_is_the_ceiling_only():
@@ -86,8 +87,8 @@ def test_fewer_than_three_doses_are_redistributed(per_day):
 def test_current_frequency_is_kept_when_whole_tablets_fit():
     assert make_dose_plan(45, 4, PARAMS, []).regimen == "15 mg every 6 hours (60 mg/day)"
     assert make_dose_plan(30, 3, PARAMS, []).regimen == "15 mg every 8 hours (45 mg/day)"
-    # 10 mg QID: no whole-tablet QID total fits 45-55, so it becomes 15 mg TID (see the report)
-    assert make_dose_plan(40, 4, PARAMS, []).regimen == "15 mg every 8 hours (45 mg/day)"
+    # 10 mg QID: no equal whole-tablet QID total fits 45-55, so unequal QID doses
+    assert make_dose_plan(40, 4, PARAMS, []).regimen == "10 mg, 15 mg, 15 mg and 15 mg, every 6 hours (55 mg/day)"
 
 
 def _grid(step: float, top: float):
@@ -113,13 +114,17 @@ def test_never_above_the_ceiling_and_always_an_increase():
         assert max(plan.regimen_doses_mg) - min(plan.regimen_doses_mg) <= 5, where
 
 
-@pytest.mark.parametrize("current, per_day", [(5, 1), (5, 2), (5, 3), (5, 4)])
-def test_regression_regimen_never_contains_a_zero_dose(current, per_day):
+TID_10 = "2.5 mg, 2.5 mg and 5 mg, every 8 hours (10 mg/day)"
+
+
+@pytest.mark.parametrize("current, per_day, regimen", [
+    (5, 1, TID_10), (5, 2, TID_10), (5, 3, TID_10), (5, 4, "2.5 mg every 6 hours (10 mg/day)")])
+def test_regression_regimen_never_contains_a_zero_dose(current, per_day, regimen):
     """Bug: an older adult on 5 mg/day was told '0 mg, 5 mg and 5 mg, every 8 hours (10 mg/day)': unequal
     doses in whole 5 mg tablets were tried before half tablets, even when a dose came out as 0 mg."""
     plan = make_dose_plan(current, per_day, PARAMS, [OLDER])
     assert all(dose > 0 for dose in plan.regimen_doses_mg)
-    assert plan.regimen == "2.5 mg every 6 hours (10 mg/day)"
+    assert plan.regimen == regimen
 
 
 @pytest.mark.parametrize("current", [11, 18, 33, 51, 79])
@@ -147,15 +152,16 @@ def test_a_lower_ceiling_in_the_rule_is_respected():
 
 
 def test_no_regimen_on_the_dose_grid_is_a_safety_error():
-    """Whole 5 mg tablets only, and a 5 mg/day step from 27.5 mg/day: 32.5 mg/day cannot be given."""
+    """Whole 5 mg tablets only and a 28 mg/day ceiling from 27.5 mg/day: no whole-tablet increase exists."""
     with pytest.raises(SafetyError) as info:
-        make_dose_plan(27.5, 3, {**PARAMS, "dose_steps_mg": (5,)}, [OLDER])
-    assert str(info.value) == "no regimen in steps of 5 mg fits 32.5-32.5 mg/day"
+        make_dose_plan(27.5, 3, {**PARAMS, "dose_steps_mg": (5,), "ceiling_daily_mg": 28}, [])
+    assert str(info.value) == "no regimen in steps of 5 mg fits 28-28 mg/day"
 
 
-def test_off_grid_current_dose_with_a_5_mg_step_limit_has_no_regimen():
-    """Known gap (see the report): 6 mg TID (18 mg/day, oral solution) in an older adult allows exactly
-    23 mg/day, which no 2.5 mg grid regimen gives; the answer is a SafetyError, not advice."""
-    with pytest.raises(SafetyError) as info:
-        make_dose_plan(18, 3, PARAMS, [OLDER])
-    assert str(info.value) == "no regimen in steps of 2.5 mg fits 23-23 mg/day"
+def test_regression_off_grid_dose_with_a_5_mg_step_limit_still_gets_a_regimen():
+    """Bug: 6 mg TID (18 mg/day, oral solution) in an older adult allowed exactly 23 mg/day, which no
+    2.5 mg grid regimen gives; the answer was a SafetyError and no advice at all. Now the nearest
+    half-tablet increase below the limit is proposed and the range starts there."""
+    plan = make_dose_plan(18, 3, PARAMS, [OLDER])
+    assert (plan.next_min_mg, plan.next_max_mg) == (22.5, 23)
+    assert plan.regimen == "7.5 mg every 8 hours (22.5 mg/day)"

@@ -185,12 +185,11 @@ def test_dose_plan_of_an_escalation_stays_under_the_ceiling(advisor, case, relie
         assert sum(plan.regimen_doses_mg) == plan.regimen_daily_mg
 
 
-@pytest.mark.xfail(strict=True, raises=SafetyError,
-                   reason="known gap, reported: when a 5 mg/day step limit meets a daily dose that is not a "
-                          "multiple of 2.5 mg, no regimen in 5/2.5 mg steps fits and advise raises SafetyError")
-def test_odd_dose_with_a_5_mg_step_limit_gets_advice(advisor):
+def test_regression_odd_dose_with_a_5_mg_step_limit_gets_advice(advisor):
+    """Bug: a 5 mg/day step limit on a daily dose off the 2.5 mg grid (6 mg TID) found no regimen, and
+    advise raised SafetyError instead of answering; now the nearest half-tablet increase is proposed."""
     case = {"patient": {"age": 50, "respiratory_compromise": True},
             "medication": {"drug": "baclofen", "dose": "6 mg", "frequency": "tid"},
             "response": {"relief": "inadequate"}}
-    result = advisor.advise(case)
-    assert result.dose_plan is None or result.dose_plan.next_max_mg <= 23
+    plan = advisor.advise(case).dose_plan
+    assert (plan.next_min_mg, plan.next_max_mg, plan.regimen_daily_mg) == (22.5, 23, 22.5)
