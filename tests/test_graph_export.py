@@ -26,6 +26,7 @@ from clonus.engine.graph_export import FORMATS, PNG_DPI, export, flatten, to_mer
 from conftest import EXAMPLES, reference_case
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "graph"
+DOCS_FLOWCHART = Path(__file__).resolve().parent.parent / "docs" / "graphs" / "flow.png"
 SVG_NS = "{http://www.w3.org/2000/svg}"
 runner = CliRunner()
 
@@ -61,6 +62,16 @@ def test_shipped_kb_matches_golden(view, fmt, suffix):
         golden.write_text(out, encoding="utf-8")
     assert golden.is_file(), f"no golden {golden.name}; generate it with CLONUS_UPDATE_GOLDEN=1"
     assert out == golden.read_text(encoding="utf-8")
+
+
+def test_flowchart_in_the_docs_is_the_shipped_kb(shipped_kb):
+    """docs/graphs/flow.png (embedded in the README) is redrawn whenever the rules change, never by hand."""
+    png = export(build_view(shipped_kb, "flow"), "png")
+    if os.environ.get("CLONUS_UPDATE_GOLDEN") == "1":
+        DOCS_FLOWCHART.parent.mkdir(parents=True, exist_ok=True)
+        DOCS_FLOWCHART.write_bytes(png)
+    assert DOCS_FLOWCHART.is_file(), "no docs/graphs/flow.png; generate it with CLONUS_UPDATE_GOLDEN=1"
+    assert png == DOCS_FLOWCHART.read_bytes(), "the KB changed: regenerate with CLONUS_UPDATE_GOLDEN=1"
 
 
 def test_every_format_is_deterministic(exported):
