@@ -5,7 +5,12 @@ from __future__ import annotations
 import typer
 
 from . import advise as advise_cmd
+from . import diff as diff_cmd
+from . import explain as explain_cmd
 from . import graph as graph_cmd
+from . import kbinfo
+from . import lint as lint_cmd
+from . import testcmd
 
 app = typer.Typer(
     name="clonus",
@@ -18,6 +23,11 @@ app = typer.Typer(
 )
 app.command("advise")(advise_cmd.advise)
 app.command("graph")(graph_cmd.graph)
+app.command("lint")(lint_cmd.lint)
+app.command("test")(testcmd.rule_tests)
+app.command("explain")(explain_cmd.explain)
+app.command("kb")(kbinfo.kb_info)
+app.command("diff")(diff_cmd.diff)
 
 
 @app.callback()
