@@ -83,7 +83,7 @@ def advise(
              "see 'clonus advise --help'")
     knowledge = load_kb_or_exit(kb)
     try:
-        data = read_case_text(read_text_arg(case_file), "case file") if case_file is not None else {}
+        data = read_case_text(read_text_arg(case_file), "<stdin>" if case_file == "-" else case_file) if case_file is not None else {}
         _apply_flags(data, flags, case_fields(knowledge))
         result = _advise(knowledge, data, include_draft)
     except CaseError as exc:

@@ -39,6 +39,32 @@ def main() -> None:
     """
 
 
+def _click_exceptions():
+    try:
+        from click import exceptions
+    except ImportError:  # recent typer releases vendor click instead of depending on it
+        from typer._click import exceptions
+    return exceptions
+
+
 def run() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: click's usage errors become one line on stderr and exit 2."""
+    import sys
+
+    click = _click_exceptions()
+    try:
+        code = app(standalone_mode=False)
+    except click.UsageError as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `clonus`: the help, not an error
+            typer.echo(exc.format_message())
+            sys.exit(0)
+        hint = f" (see 'clonus {exc.ctx.info_name} --help')" if exc.ctx and exc.ctx.parent else " (see 'clonus --help')"
+        typer.echo(f"clonus: error: {exc.format_message()}{hint}", err=True)
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        typer.echo(f"clonus: error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        typer.echo("clonus: aborted", err=True)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -47,11 +47,11 @@ class KbError(ClonusError):
 class CaseError(ClonusError):
     """A case value cannot be used. The message is one line: field, value given, what is accepted."""
 
-    def __init__(self, field: str, value: object, accepted: str):
+    def __init__(self, field: str, value: object, accepted: str, message: str | None = None):
         self.field = field
         self.value = value
         self.accepted = accepted
-        super().__init__(f"{field}: {value!r} is not accepted; expected {accepted}")
+        super().__init__(message or f"{field}: {value!r} is not accepted; expected {accepted}")
 
 
 class EngineError(ClonusError):

@@ -17,7 +17,8 @@ from .loader import normalise_frequency, suggest
 from .model import FactDef, Kb
 
 _MASS_RE = re.compile(r"^\s*(?P<number>[-+]?\d+(?:\.\d+)?|[-+]?\.\d+)\s*(?P<unit>[^\d\s].*?)?\s*$")
-_EVERY_N_HOURS_RE = re.compile(r"^(?:q(?P<a>\d+)(?:h|hr|hrs|hour|hours)|every(?P<b>\d+)(?:h|hr|hrs|hour|hours))$")
+_EVERY_N_HOURS_RE = re.compile(
+    r"^(?:q(?P<a>\d+)(?:h|hr|hrs|hour|hours)|every(?P<b>\d+)(?:h|hr|hrs|hour|hours)|(?P<c>\d+)-?hourly)$")
 _NUMBER_RE = re.compile(r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)\s*$")
 
 
@@ -47,15 +48,41 @@ def _unique_mapping(loader: _CaseLoader, node: yaml.MappingNode) -> dict:
 _CaseLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
 
 
+def _strict_json(text: str, name: str) -> Any:
+    """A .json file is read as strict JSON (YAML would accept a trailing comma), duplicate keys refused."""
+    def pairs(items):
+        seen: dict = {}
+        for key, value in items:
+            if key in seen:
+                raise ValueError(f"duplicate key {key!r}")
+            seen[key] = value
+        return seen
+
+    accepted = "valid JSON"
+    try:
+        return json.loads(text, object_pairs_hook=pairs)
+    except json.JSONDecodeError as exc:
+        raise CaseError(name, text[:60], accepted,
+                        f"{name}:{exc.lineno}:{exc.colno}: malformed JSON ({exc.msg}); expected {accepted}") from exc
+    except ValueError as exc:
+        raise CaseError(name, text[:60], accepted, f"{name}: malformed JSON ({exc}); expected {accepted}") from exc
+
+
 def read_case_text(text: str, name: str = "case") -> dict:
-    """Parse case text (YAML, of which JSON is a subset) safely into a mapping."""
+    """Parse case text safely into a mapping: YAML (of which JSON is a subset), or strict JSON for .json."""
+    if name.lower().endswith(".json"):
+        data = _strict_json(text, name)
+        if not isinstance(data, dict):
+            raise CaseError(name, type(data).__name__, "a JSON object with patient, medication and response")
+        return data
     try:
         data = yaml.load(text, Loader=_CaseLoader)  # noqa: S506 - _CaseLoader is a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise CaseError(name, f"malformed YAML/JSON{where}", f"valid YAML or JSON ({problem})") from exc
+        accepted = "valid YAML or JSON"
+        raise CaseError(name, text[:60], accepted, f"{where}: malformed YAML/JSON ({problem}); expected {accepted}") from exc
     if data is None:
         raise CaseError(name, "empty", "a YAML or JSON mapping with patient, medication and response")
     if not isinstance(data, dict):
@@ -200,7 +227,7 @@ def parse_frequency(kb: Kb, path: str, raw: Any) -> int | float:
         return kb.frequencies[key]
     match = _EVERY_N_HOURS_RE.match(key)
     if match:
-        hours = int(match["a"] or match["b"])
+        hours = int(match["a"] or match["b"] or match["c"])
         if 0 < hours <= 24 and 24 % hours == 0:
             return 24 // hours
     raise CaseError(path, raw, examples)

@@ -220,19 +220,32 @@ def test_file_that_is_not_utf8(tmp_path):
     ('{"patient": {"age": 45}}}', "case.json"),
 ], ids=["yaml-unclosed", "yaml-indentation", "json-unclosed", "json-extra-brace"])
 def test_malformed_yaml_or_json(case_file, text, name):
-    message = one_line_error(advise(str(case_file(text, name))))
-    assert message.startswith("case file: 'malformed YAML/JSON at line ")
-    assert "expected valid YAML or JSON (" in message
+    path = str(case_file(text, name))
+    message = one_line_error(advise(path))
+    assert message.startswith(f"{path}:")  # file:line:column of the problem
+    if name.endswith(".json"):  # .json files are strict JSON
+        assert "malformed JSON (" in message and message.endswith("expected valid JSON")
+    else:
+        assert "malformed YAML/JSON (" in message and message.endswith("expected valid YAML or JSON")
+
+
+@pytest.mark.parametrize("text, problem", [
+    ('{"patient": {"age": 45,}}', "Expecting property name enclosed in double quotes"),
+    ('{"patient": {"age": 45, "age": 12}}', "duplicate key 'age'"),
+], ids=["trailing-comma", "duplicate-key"])
+def test_json_files_are_strict_json(case_file, text, problem):
+    message = one_line_error(advise(str(case_file(text, "case.json"))))
+    assert f"malformed JSON ({problem})" in message
 
 
 def test_malformed_stdin():
     message = one_line_error(advise("-", input='{"patient": '))
-    assert message.startswith("case file: 'malformed YAML/JSON at line ")
+    assert message.startswith("<stdin>:1:") and "malformed YAML/JSON" in message
 
 
 def test_empty_stdin():
     assert one_line_error(advise("-", input="")) == (
-        "case file: 'empty' is not accepted; expected a YAML or JSON mapping with patient, medication and response")
+        "<stdin>: 'empty' is not accepted; expected a YAML or JSON mapping with patient, medication and response")
 
 
 BAD_INPUT = [
