@@ -68,13 +68,13 @@ def build_graph(kb: Kb) -> "nx.DiGraph":
             g.add_edge(f"fact:{part}", f"fact:{name}", relation="computes",
                        label=" x ".join(kb.facts[name].product_of), rules=())
     for rule in kb.rules:
-        for fact in rule.reads():
-            conditions = tuple(dict.fromkeys(str(a) for alt in rule.alternatives for a in alt if a.fact == fact))
-            g.add_edge(f"fact:{fact}", f"rule:{rule.id}", relation="reads", label=reads_label(rule, fact),
+        for read in rule.reads():
+            conditions = tuple(dict.fromkeys(str(a) for alt in rule.alternatives for a in alt if a.fact == read))
+            g.add_edge(f"fact:{read}", f"rule:{rule.id}", relation="reads", label=reads_label(rule, read),
                        conditions=conditions, rules=(rule.id,))
-        for fact, value in rule.asserts:
-            g.add_edge(f"rule:{rule.id}", f"fact:{fact}", relation="asserts",
-                       label=f"{fact} = {format_value(value)}", value=value, rules=(rule.id,))
+        for asserted, value in rule.asserts:
+            g.add_edge(f"rule:{rule.id}", f"fact:{asserted}", relation="asserts",
+                       label=f"{asserted} = {format_value(value)}", value=format_value(value), rules=(rule.id,))
         for rec in rule.recommends:
             g.add_edge(f"rule:{rule.id}", f"code:{rec.code}", relation="recommends", label="", rules=(rule.id,))
     return g
@@ -139,6 +139,11 @@ def words(value: Any) -> str:
     return format_value(value).replace("_", " ")
 
 
+def values_of(atom: Atom) -> tuple:
+    """The values an atom names: its list for in / not in, else its one value."""
+    return atom.value if isinstance(atom.value, tuple) else (atom.value,)
+
+
 def branch_text(fact: FactDef, atom: Atom) -> str:
     """One condition as the branch of a question that already names the fact: `yes`, `missing`, `< N mg`."""
     if atom.op in ("missing", "known"):
@@ -153,7 +158,7 @@ def branch_text(fact: FactDef, atom: Atom) -> str:
     if atom.op == "!=":
         return f"not {words(atom.value)}"
     if atom.op == "not in":
-        return f"none of {', '.join(words(v) for v in atom.value)}"
+        return f"none of {', '.join(words(v) for v in values_of(atom))}"
     return f"{'include' if atom.op == 'has' else 'no'} {words(atom.value)}"
 
 

@@ -22,10 +22,10 @@ lights exactly the paths that fired.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .conditions import Atom
-from .graph import atom_text, branch_text, graph_attrs, words
+from .graph import atom_text, branch_text, graph_attrs, values_of, words
 from .model import FactDef, Kb, Rule
 
 if TYPE_CHECKING:
@@ -286,7 +286,7 @@ class _Emitter:
         label = " and ".join(branch_text(fact, a) for a in atoms)
         defining = self._defining(fact_name, anchor)
         if fact.origin == "derived" and fact.type != "boolean":
-            values = [v for a in atoms if a.op in ("==", "in") for v in (a.value if a.op == "in" else (a.value,))]
+            values = [v for a in atoms if a.op in ("==", "in") for v in values_of(a)]
             meaning = [d for v in values for d in defining.get(v, ())]
             label += f" ({'; '.join(meaning)})" if meaning else ""
         return {"relation": "branch", "label": label, "condition": " and ".join(str(a) for a in atoms),
@@ -352,14 +352,14 @@ def _excludes(fact: FactDef, a: Atom, b: Atom) -> bool:
 
 def _value_set(fact: FactDef, atom: Atom) -> tuple[bool, frozenset]:
     """(True, values) for == / in; (False, values) for != / not in; enums become positive sets."""
-    values = frozenset(atom.value if isinstance(atom.value, tuple) else (atom.value,))
+    values = frozenset(values_of(atom))
     positive = atom.op in ("==", "in")
     if not positive and fact.values:
         return True, frozenset(fact.values) - values
     return positive, values
 
 
-def _interval(atom: Atom) -> tuple[float, bool, float, bool] | None:
+def _interval(atom: Atom) -> tuple[Any, bool, Any, bool] | None:
     inf = float("inf")
     v = atom.value
     return {"<": (-inf, False, v, False), "<=": (-inf, False, v, True), ">": (v, False, inf, False),

@@ -80,7 +80,8 @@ def test_rules_view_holds_every_rule_fact_read_and_conclusion_exactly_as_in_the_
 
 def test_rules_view_node_kinds_and_attributes(shipped_kb, rules_view):
     g = rules_view
-    read_or_asserted = {f for r in shipped_kb.rules for f in r.reads()} | {f for r in shipped_kb.rules for f, _ in r.asserts}
+    read_or_asserted = {f for r in shipped_kb.rules for f in r.reads()}
+    read_or_asserted |= {f for r in shipped_kb.rules for f, _ in r.asserts}
     facts = {n.removeprefix("fact:") for n in g if n.startswith("fact:")}
     assert read_or_asserted <= facts
     for name in facts:
@@ -238,9 +239,11 @@ def test_case_overlay_highlights_exactly_the_rules_that_fired(advisor, rules_vie
 def test_case_overlay_on_the_flow_lights_the_boxes_of_the_rules_that_fired(advisor, flow_view):
     result = advisor.advise(reference_case())
     g = overlay_case(flow_view, result.trace)
-    lit = {n.removeprefix("outcome:") for n, d in g.nodes(data=True) if d["kind"] == "outcome" and d["highlight"] == "on"}
+    lit = {n.removeprefix("outcome:") for n, d in g.nodes(data=True)
+           if d["kind"] == "outcome" and d["highlight"] == "on"}
     assert lit == {f.rule for f in result.trace if advisor.kb.rule(f.rule).recommends}
-    states = {n.removeprefix("state:") for n, d in g.nodes(data=True) if d["kind"] == "state" and d["highlight"] == "on"}
+    states = {n.removeprefix("state:") for n, d in g.nodes(data=True)
+              if d["kind"] == "state" and d["highlight"] == "on"}
     assert states == {f for f, v in result.derived.items() if v is True and f"state:{f}" in g}
     assert g.nodes["outcome:baclofen.maintain.adequate-relief"]["highlight"] == "off"
 

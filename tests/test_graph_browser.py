@@ -6,6 +6,7 @@ needs no driver package and no port.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -83,10 +84,8 @@ class Browser:
         return json.loads(message)
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(AssertionError, OSError):  # it may already be gone
             self.send("Browser.close")
-        except (AssertionError, OSError):
-            pass
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:

@@ -138,7 +138,7 @@ def test_svg_is_xml_with_every_node_and_the_legend(view, exported):
     assert len(edges) == view.number_of_edges()
     text = " ".join(t.text or "" for t in root.iter(f"{SVG_NS}text"))
     assert "Legend" in text
-    for node, data in view.nodes(data=True):
+    for _, data in view.nodes(data=True):
         if data["kind"] in ("rule", "recommendation", "input", "derived"):
             assert data["label"] in text
 
