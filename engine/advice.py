@@ -107,11 +107,11 @@ class Advisor:
         limits = [(self.kb.rule(f.rule).id, self.kb.rule(f.rule).dose_limits)
                   for f in evaluation.firings if self.kb.rule(f.rule).dose_limits]
         limits = list(dict.fromkeys((rid, tuple(sorted(l.items()))) for rid, l in limits))
-        daily = case.facts.get("daily_dose_mg")
-        per_day = case.facts.get("doses_per_day")
+        daily = case.facts.get(rule.dose_plan["daily_dose_fact"])
+        per_day = case.facts.get(rule.dose_plan["doses_per_day_fact"])
         if daily is None or per_day is None:
             raise SafetyError(f"rule {rule.id} made a dose plan without a known daily dose and frequency")
-        return make_dose_plan(daily, per_day, rule.dose_plan, [(rid, dict(l)) for rid, l in limits])
+        return make_dose_plan(daily, per_day, rule.dose_plan, [(rid, dict(l)) for rid, l in limits], rule.id)
 
     def _fill_text(self, rec: Recommendation, plan: DosePlan | None) -> Recommendation:
         if plan is None or "{" not in rec.text:
@@ -167,6 +167,8 @@ def check_invariants(kb: Kb, result: Result) -> None:
     plan = result.dose_plan
     if plan is None:
         return
+    if not any(plan.rule in r.rules for r in result.recommendations):
+        raise SafetyError(f"a dose plan from {plan.rule} without its recommendation")
     limit = kb.safety_limits.get(plan.drug)
     if limit is None:
         raise SafetyError(f"no safety limit is declared for {plan.drug}; refusing to propose a dose")

@@ -26,6 +26,7 @@ class DosePlan:
     regimen_doses_mg: tuple[int | float, ...]
     step_max_mg: int | float
     limited_by: tuple[str, ...]
+    rule: str = ""  # the rule whose parameters made this plan
 
     @property
     def next_range(self) -> str:
@@ -97,7 +98,7 @@ def _choose_regimen(lo: Decimal, hi: Decimal, order: list[int], units: list[Deci
 
 
 def make_dose_plan(current_daily: Any, doses_per_day: Any, params: Mapping[str, Any],
-                   limits: Sequence[tuple[str, Mapping[str, Any]]]) -> DosePlan:
+                   limits: Sequence[tuple[str, Mapping[str, Any]]], rule: str = "") -> DosePlan:
     """Next daily range = current + step_min .. current + step_max, never above the ceiling."""
     current, ceiling = _d(current_daily), _d(params["ceiling_daily_mg"])
     step_max = _d(params["step_max_mg"])
@@ -137,5 +138,5 @@ def make_dose_plan(current_daily: Any, doses_per_day: Any, params: Mapping[str, 
         drug=str(params["drug"]), current_daily_mg=_num(current), doses_per_day=_num(_d(doses_per_day)),
         next_min_mg=_num(lo), next_max_mg=_num(hi), ceiling_daily_mg=_num(ceiling), regimen=regimen,
         regimen_daily_mg=_num(daily), regimen_doses_mg=tuple(_num(d) for d in doses_list),
-        step_max_mg=_num(step_max), limited_by=tuple(limited_by),
+        step_max_mg=_num(step_max), limited_by=tuple(limited_by), rule=rule,
     )

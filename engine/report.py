@@ -75,7 +75,7 @@ def render_text(result: Result, kb: Kb, explain: bool = False) -> str:
 
 def _text_item(rec: Recommendation, result: Result, explain: bool) -> list[str]:
     out = [f"{_MARK[rec.severity]} {rec.text}"]
-    if rec.code == "increase_baclofen" and result.dose_plan:
+    if _carries_plan(rec, result):
         p = result.dose_plan
         limited = f"; steps limited to {_num(p.step_max_mg)} mg/day by {', '.join(p.limited_by)}" if p.limited_by else ""
         out.append(f"   Dose plan: {_num(p.current_daily_mg)} -> {_num(p.next_min_mg)}-{_num(p.next_max_mg)} mg/day, "
@@ -85,6 +85,12 @@ def _text_item(rec: Recommendation, result: Result, explain: bool) -> list[str]:
         for reason in rec.because:
             out.append(f"     because {reason}")
     return out
+
+
+def _carries_plan(rec: Recommendation, result: Result) -> bool:
+    """The dose plan is shown under the first recommendation of the rule that made it."""
+    plan = result.dose_plan
+    return bool(plan) and next((r for r in result.recommendations if plan.rule in r.rules), None) is rec
 
 
 def _sources_text(result: Result, kb: Kb) -> list[str]:
@@ -118,7 +124,7 @@ def render_markdown(result: Result, kb: Kb, explain: bool = False) -> str:
         for rec in recs:
             badge = {"critical": "**[critical]** ", "warning": "**[warning]** ", "info": ""}[rec.severity]
             lines.append(f"- {badge}{rec.text} `{rec.code}` (rule `{rec.rule}`; {', '.join(rec.sources)})")
-            if rec.code == "increase_baclofen" and result.dose_plan:
+            if _carries_plan(rec, result):
                 p = result.dose_plan
                 lines.append(f"  - Dose plan: {_num(p.current_daily_mg)} → {_num(p.next_min_mg)}–{_num(p.next_max_mg)} "
                              f"mg/day (ceiling {_num(p.ceiling_daily_mg)} mg/day); {p.regimen}")

@@ -10,7 +10,8 @@ from clonus.engine.doseplan import make_dose_plan
 from clonus.engine.errors import SafetyError
 
 # The parameters of baclofen.escalate.below-max (checked against the shipped KB below).
-PARAMS = {"drug": "baclofen", "step_min_mg": 5, "step_max_mg": 15, "ceiling_daily_mg": 80, "max_single_dose_mg": 20,
+PARAMS = {"drug": "baclofen", "daily_dose_fact": "daily_dose_mg", "doses_per_day_fact": "doses_per_day",
+          "step_min_mg": 5, "step_max_mg": 15, "ceiling_daily_mg": 80, "max_single_dose_mg": 20,
           "divided_doses": (3, 4), "dose_steps_mg": (5, 2.5)}
 OLDER = ("caution.older-adult", {"step_max_mg": 5})
 RESPIRATORY = ("caution.respiratory", {"step_max_mg": 5})

@@ -194,7 +194,7 @@ BROKEN = [
     ("enum-value-asserted", "rules/dosing.yaml", "id: baclofen.dose.at-max",
      "assert: {dose_band: at_max}", "assert: {dose_band: at_maximum}",
      "{file}:{line}: baclofen.dose.at-max: then.assert: 'at_maximum' is not a value of dose_band "
-     "(did you mean 'at_max'?); values: below_max, at_max, above_max"),
+     "(did you mean 'at_max'?); values: implausibly_low, below_max, at_max, above_max"),
     ("number-out-of-range", "rules/scope.yaml", "id: scope.adult-oral-baclofen",
      "- age >= 18", "- age >= 180",
      "{file}:{line}: scope.adult-oral-baclofen: when: age >= 180: 180 is outside age's range 0..130"),
@@ -265,7 +265,7 @@ BROKEN = [
     ("dose-plan-unknown-key", "rules/dosing.yaml", "id: baclofen.escalate.below-max",
      "ceiling_daily_mg: 80", "ceiling_daily_mg: 80\n        ceiling_mg: 100",
      "{file}:{next_line}: baclofen.escalate.below-max: then.dose_plan.ceiling_mg: unknown field "
-     "(did you mean 'ceiling_daily_mg'?); allowed: drug, step_min_mg, step_max_mg, ceiling_daily_mg, max_single_dose_mg, "
+     "(did you mean 'ceiling_daily_mg'?); allowed: drug, daily_dose_fact, doses_per_day_fact, step_min_mg, step_max_mg, ceiling_daily_mg, max_single_dose_mg, "
      "divided_doses, dose_steps_mg"),
     ("limit-dose-plan-key", "rules/precautions.yaml", "id: caution.respiratory",
      "limit_dose_plan: {step_max_mg: 5}", "limit_dose_plan: {step_max: 5}",
