@@ -11,7 +11,8 @@ How rules become a flowchart:
   compromise), it is a precaution: its condition labels the edge to the recommendation ("if ...").
 - Each alternative of a rule's condition is one path: from its state through its decisions, facts tested
   by more rules asked first, to the rule's recommendations and on to the states it asserts. Paths share
-  their beginnings, as in a decision tree.
+  their beginnings, as in a decision tree. An alternative that can never hold (`drug == x` and
+  `missing drug`, as an `any:` inside an `all:` can expand to) is not drawn.
 - A rule that only asserts a fact some question asks (dose_band) is not a box of its own: its
   conditions word that question's branches ("<value> (<the conditions that assert it>)").
 
@@ -126,7 +127,8 @@ def build_flow(kb: Kb) -> "nx.DiGraph":
     import networkx as nx
 
     shape = _Shape(kb)
-    placed = [shape.place(rule, i) for rule in kb.rules for i in range(len(rule.alternatives))]
+    placed = [shape.place(rule, i) for rule in kb.rules for i, alt in enumerate(rule.alternatives)
+              if possible(kb, alt)]
     deciding = _deciding(kb, placed)
     trees: dict[str, _Point] = {START: _Point()}
     for state in sorted(shape.states, key=lambda s: (shape.depth(s), shape.index[s])):
@@ -328,6 +330,12 @@ def _plain(keys) -> dict:
 
 
 # -- do two conditions on one fact exclude each other? ---------------------------------------------------
+
+def possible(kb: Kb, alternative: tuple[Atom, ...]) -> bool:
+    """False when two conditions of one alternative exclude each other: it can never fire."""
+    return not any(a.fact == b.fact and _excludes(kb.facts[a.fact], a, b)
+                   for i, a in enumerate(alternative) for b in alternative[i + 1:])
+
 
 def _excludes(fact: FactDef, a: Atom, b: Atom) -> bool:
     ops = {a.op, b.op}

@@ -13,8 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from clonus.engine import conditions as cond
-from clonus.engine.graph import GraphError, build_view, filter_categories, focus, overlay_case
-from clonus.engine.graph_flow import _excludes
+from clonus.engine.graph import GraphError, atom_text, build_view, filter_categories, focus, overlay_case
+from clonus.engine.graph_flow import _excludes, possible
 from clonus.engine.loader import load_kb
 from clonus.engine.model import FactDef
 
@@ -95,8 +95,14 @@ def test_rules_view_node_kinds_and_attributes(shipped_kb, rules_view):
     assert {d["relation"] for _, _, d in g.edges(data=True)} == {"reads", "asserts", "recommends", "computes"}
 
 
-def test_reads_edge_is_labelled_with_the_condition(rules_view):
-    assert rules_view.edges["fact:daily_dose_mg", "rule:baclofen.dose.below-max"]["label"] == "daily_dose_mg < 80"
+def test_reads_edge_is_labelled_with_the_condition(shipped_kb, rules_view):
+    """`daily_dose_mg < 80`: the conditions on that fact, as written (alternatives joined with `or`)."""
+    for rule in shipped_kb.rules:
+        for fact in rule.reads():
+            parts = [" and ".join(str(a) for a in alt if a.fact == fact) for alt in rule.alternatives]
+            expected = " or ".join(dict.fromkeys(p for p in parts if p))
+            assert rules_view.edges[f"fact:{fact}", f"rule:{rule.id}"]["label"] == expected
+    assert any(re.fullmatch(r"\w+ [<>=!]=? \d+", d["label"]) for _, _, d in rules_view.edges(data=True))
 
 
 def test_graph_is_a_pure_function_of_the_kb(shipped_kb, kb_copy, rules_view, flow_view):
@@ -140,11 +146,14 @@ def _question(g: nx.DiGraph, node: str, fact: str) -> str:
     raise AssertionError(f"no question on {fact} below {node}")
 
 
-def test_flow_runs_from_relief_through_the_dose_band_to_the_dose_increase(flow_view):
+def test_flow_runs_from_relief_through_the_dose_band_to_the_dose_increase(shipped_kb, flow_view):
     g = flow_view
     relief = _question(g, "state:adult_on_oral_baclofen", "relief")
     band = _question(g, _follow(g, relief, "inadequate"), "dose_band")
-    below = _follow(g, band, "below max (total daily dose < 80 mg/day)")
+    below = _follow(g, band, "below max (")
+    defining = shipped_kb.rule("baclofen.dose.below-max").alternatives[0]
+    wording = g.edges[band, below]["label"]
+    assert all(atom_text(shipped_kb.facts[a.fact], a) in wording for a in defining)  # the rule words the branch
     blocked = g.nodes[below]
     assert blocked["kind"] == "question" and blocked["fact"] == "escalation_blocked"
     assert "intolerable side effects" in blocked["note"]
@@ -179,7 +188,7 @@ def test_every_rule_alternative_is_a_path_in_the_flow(shipped_kb, flow_view):
     g = flow_view
     drawn = {key for _, _, paths in g.edges(data="paths") for key in paths}
     for rule in shipped_kb.rules:
-        keys = {f"{rule.id}#{i}" for i in range(len(rule.alternatives))}
+        keys = {f"{rule.id}#{i}" for i, alt in enumerate(rule.alternatives) if possible(shipped_kb, alt)}
         if rule.recommends:
             into = {k for _, _, d in g.in_edges(f"outcome:{rule.id}", data=True) for k in d["paths"]}
             assert keys <= into, rule.id
@@ -310,6 +319,29 @@ def test_enum_conditions_exclude_each_other_exactly_when_no_value_meets_both(op1
     a, b = atom(op1, s1), atom(op2, s2)
     both = any(cond.holds(a, v, True) and cond.holds(b, v, True) for v in ENUM.values)
     assert _excludes(ENUM, a, b) == (not both)
+
+
+def test_an_alternative_that_can_never_hold_is_not_drawn(shipped_kb, kb_copy):
+    path = kb_copy / "rules" / "safety.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + """
+  - id: safety.impossible
+    title: Never fires
+    status: approved
+    version: 1
+    sources: [S02]
+    rationale: Test rule.
+    when:
+      any:
+        - all: [drug == baclofen, missing drug]
+        - epilepsy
+    then:
+      recommend: [caution_epilepsy]
+""", encoding="utf-8")
+    g = build_view(load_kb(kb_copy), "flow")
+    paths = {k for _, _, d in g.in_edges("outcome:safety.impossible", data=True) for k in d["paths"]}
+    assert paths == {"safety.impossible#1"}
+    assert not possible(shipped_kb, (cond.Atom("drug", "==", "x"), cond.Atom("drug", "missing")))
+    assert possible(shipped_kb, (cond.Atom("age", ">=", 18), cond.Atom("age", "<", 65)))
 
 
 def test_missing_excludes_every_test_of_a_value():
