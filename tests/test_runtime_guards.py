@@ -479,6 +479,23 @@ def test_engine_failure_before_any_action_closes_the_ruleset_instead_of_deleting
     assert "closed deleted []" not in unguarded.stdout
 
 
+def test_compiled_rules_use_only_all_and_survive_registration_unchanged(shipped_kb):
+    """durable accepts only all/any/pri/count/cap/dist/run (105 otherwise), fires `any` more than once for
+    one match, wraps negative `pri`, and deletes `run` from the dict it registers."""
+    compiled = compile_plan(make_plan(shipped_kb, include_draft=True))
+    snapshot = json.dumps(dict(compiled.definition), sort_keys=True)
+    assert {key for rule in compiled.definition.values() for key in rule} == {"all"}
+    first, second = Engine(compiled), Engine(compiled)
+    try:
+        assert first._name != second._name  # one ruleset name per engine (issue 262)
+        assert json.dumps(dict(compiled.definition), sort_keys=True) == snapshot
+        registered = first._ruleset.get_definition()  # what durable kept (and mutated): a deep copy
+        assert all(registered[name] is not rule for name, rule in compiled.definition.items())
+    finally:
+        first.close()
+        second.close()
+
+
 # -- timer threads and ruleset memory --------------------------------------------------------------------
 
 def test_raw_host_starts_two_timer_threads():
