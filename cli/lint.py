@@ -55,8 +55,8 @@ def _summary(report) -> list[str]:
     lines = [f"{who}: {counts}"]
     for label, s in report.searches:
         lines.append(f"space ({label}): {s.facts} facts, {s.full_size:,} cases at the boundaries; "
-                     f"{s.evaluated:,} evaluated after pruning by independence ({s.questions} questions), "
-                     f"in {s.seconds:.1f} s")
+                     f"{s.evaluated:,} evaluated after pruning by independence ({s.questions} questions; "
+                     f"{s.proved} rule pairs never together by their conditions), in {s.seconds:.1f} s")
     return lines
 
 
@@ -80,7 +80,7 @@ def render_json(report) -> str:
         "findings": [f.to_json() for f in report.findings],
         "summary": {s: report.count(s) for s in ("error", "warning", "info")},
         "space": [{"configuration": label, "facts": s.facts, "full_size": s.full_size, "evaluated": s.evaluated,
-                   "questions": s.questions, "seconds": round(s.seconds, 3)} for label, s in report.searches],
+                   "questions": s.questions, "proved": s.proved, "seconds": round(s.seconds, 3)} for label, s in report.searches],
         "exit_code": report.exit_code,
     }
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

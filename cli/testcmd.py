@@ -44,7 +44,7 @@ def rule_tests(
             junit.write_text(junit_xml(run), encoding="utf-8")
         except OSError as exc:
             fail(f"--junit: cannot write {str(junit)!r} ({exc.strerror or exc})")
-    typer.echo(render_text(run, show_coverage or min_coverage is not None, verbose), nl=False)
+    typer.echo(render_text(run, show_coverage, min_coverage is not None, verbose), nl=False)
     cov = run.coverage
     low = min_coverage is not None and min(cov.rule_percent, cov.condition_percent) < min_coverage
     if low:
@@ -53,7 +53,7 @@ def rule_tests(
     raise typer.Exit(1 if run.failed or low else 0)
 
 
-def render_text(run, show_coverage: bool, verbose: bool) -> str:
+def render_text(run, show_coverage: bool, show_missing: bool, verbose: bool) -> str:
     lines = []
     for outcome in run.outcomes:
         if outcome.fails or outcome.status in ("todo", "fixed") or verbose:
@@ -72,14 +72,16 @@ def render_text(run, show_coverage: bool, verbose: bool) -> str:
     lines.append(f"coverage: rules {cov.rules_fired}/{len(cov.rules)} fired ({cov.rule_percent:.1f}%), "
                  f"conditions {cov.conditions_covered}/{len(cov.conditions)} seen true and false "
                  f"({cov.condition_percent:.1f}%)")
-    if show_coverage:
-        lines.extend(coverage_lines(cov))
+    if show_coverage or show_missing:
+        lines.extend(coverage_lines(cov, table=show_coverage))
     return "\n".join(lines) + "\n"
 
 
-def coverage_lines(cov) -> list[str]:
-    lines = ["", "RULE COVERAGE (cases that fired the rule; per condition: cases true / false / unknown)"]
-    for rc in cov.rules:
+def coverage_lines(cov, table: bool) -> list[str]:
+    """The rules never fired and the conditions not seen both ways; with `table`, every rule first."""
+    title = "RULE COVERAGE (cases that fired the rule; per condition: cases true / false / unknown)"
+    lines = ["", title] if table else []
+    for rc in cov.rules if table else ():
         mark = "  " if rc.fired else "!!"
         lines.append(f"{mark} {rc.rule.id}  fired in {rc.fired} case{'s' if rc.fired != 1 else ''}"
                      f"  ({rc.rule.file}:{rc.rule.line})")
@@ -90,7 +92,7 @@ def coverage_lines(cov) -> list[str]:
     half = [(rule, c) for rule, c in cov.conditions if not c.covered]
     lines.append("")
     lines.append("never fired: " + (", ".join(missing) if missing else "none"))
-    lines.append("conditions not seen both ways: " + ("none" if not half else ""))
+    lines.append("conditions not seen both ways:" + ("" if half else " none"))
     for rule, c in half:
         seen = "never true" if not c.true else "never false"
         lines.append(f"  {rule.file}:{c.line}: {rule.id}: {c.condition} ({seen})")

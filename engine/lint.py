@@ -7,7 +7,7 @@ it is about. Being unable to run at all (no KB folder) is a LintError. Static ch
     CL101 rule-without-sources  CL102 rule-without-rationale     (load problems of those fields)
     CL201 unused-fact           a fact no rule reads or asserts (input facts: info, the case format)
     CL202 unused-code           CL203 unused-source              CL204 derived-fact-unread
-    CL301 condition-never-true  its conditions contradict each other (CL305: one `any:` branch only)
+    CL301 condition-never-true  its conditions contradict each other (CL305: one `any:` branch, as written)
     CL302 needs-underived-fact  it reads a derived value that no rule able to fire asserts
     CL304 needs-draft-rule      with approved rules only, it can never fire
     CL401 review-overdue        CL402 review-dates (missing, in the future, or out of order)
@@ -24,12 +24,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from .conditions import Atom, Value, holds
+from .boundaries import all_hold, contradiction
+from .conditions import All, Any_, Atom, Node, atoms, to_dnf
 from .errors import ClonusError, KbError, Problem
 from .loader import default_kb_dir, load_kb
 from .model import Kb, Rule
 from .search import Hit, SearchStats, search
-from .space import dimensions, fact_values
 
 SEVERITY_ORDER = ("error", "warning", "info")
 
@@ -195,41 +195,51 @@ def _unused(kb: Kb) -> Iterable[Finding]:
             yield finding("CL203", source.file, source.line, None, f"source {source.id!r} is cited by no rule")
 
 
-def contradiction(kb: Kb, alternative: Iterable[Atom]) -> list[Atom] | None:
-    """The conditions of one alternative that no value can satisfy together, or None if some case can.
-    Facts are independent of one another, except a product fact and its parts, which are one dimension."""
-    by_fact: dict[str, list[Atom]] = {}
-    for atom in alternative:
-        by_fact.setdefault(atom.fact, []).append(atom)
-    inputs = {f: atoms for f, atoms in by_fact.items() if kb.facts[f].origin == "input"}
-    for dim in dimensions(kb, inputs):
-        atoms = [a for f in dim.facts for a in by_fact.get(f, ())]
-        if not any(_all_hold(atoms, dict(point)) for point in dim.points):
-            return atoms
-    for fact, atoms in by_fact.items():
-        if fact not in inputs and not any(_all_hold(atoms, {fact: v}) for v in fact_values(kb, kb.facts[fact], atoms)):
-            return atoms
-    return None
-
-
-def _all_hold(atoms: Iterable[Atom], values: Mapping[str, Value]) -> bool:
-    return all(holds(a, values.get(a.fact), values.get(a.fact) is not None) is True for a in atoms)
-
-
 def _never_true(kb: Kb) -> Iterable[Finding]:
     for rule in kb.rules:
-        dead = [(alt, bad) for alt in rule.alternatives if (bad := contradiction(kb, alt)) is not None]
-        if not dead:
-            continue
-        bad = dead[0][1]
-        line = rule.condition_lines.get(str(bad[-1]), rule.line)
-        shown = " and ".join(str(a) for a in bad)
+        dead = [bad for alt in rule.alternatives if (bad := contradiction(kb, alt)) is not None]
         if len(dead) == len(rule.alternatives):
-            yield finding("CL301", rule.file, line, rule.id, f"the condition can never be true: {shown} "
-                          "cannot hold together, so the rule never fires")
-        else:
-            yield finding("CL305", rule.file, line, rule.id, f"one branch of the condition can never be true: "
-                          f"{shown} cannot hold together")
+            bad = dead[0]
+            yield finding("CL301", rule.file, _line(rule, bad), rule.id, "the condition can never be true: "
+                          f"{' and '.join(map(str, bad))} cannot hold together, so the rule never fires")
+            continue
+        for branch, bad in _dead_branches(kb, rule.when, rule.when):
+            yield finding("CL305", rule.file, _line(rule, bad), rule.id, f"a branch of `any:` can never be true "
+                          f"({_branch_text(branch)}): {' and '.join(map(str, bad))} cannot hold together")
+
+
+def _line(rule: Rule, atoms: list[Atom]) -> int:
+    return rule.condition_lines.get(str(atoms[-1]), rule.line)
+
+
+def _dead_branches(kb: Kb, root: Node, node: Node) -> Iterable[tuple[Node, list[Atom]]]:
+    """Branches of `any:` blocks (as written, outside `not:`) that the rest of the condition rules out:
+    with that branch chosen, every alternative contradicts itself. Branches inside a dead one are not
+    reported again."""
+    if isinstance(node, All):
+        for item in node.items:
+            yield from _dead_branches(kb, root, item)
+    elif isinstance(node, Any_):
+        for item in node.items:
+            chosen = [contradiction(kb, alt) for alt in to_dnf(_replace(root, node, item))]
+            if all(bad is not None for bad in chosen):
+                yield item, chosen[0]
+            else:
+                yield from _dead_branches(kb, root, item)
+
+
+def _replace(tree: Node, target: Node, by: Node) -> Node:
+    if tree is target:
+        return by
+    if isinstance(tree, All):
+        return All(tuple(_replace(i, target, by) for i in tree.items))
+    if isinstance(tree, Any_):
+        return Any_(tuple(_replace(i, target, by) for i in tree.items))
+    return tree
+
+
+def _branch_text(branch: Node) -> str:
+    return str(branch) if isinstance(branch, Atom) else "all: " + ", ".join(str(a) for a in atoms(branch))
 
 
 def derivable(kb: Kb, rules: Iterable[Rule]) -> tuple[set[str], dict[str, set]]:
@@ -254,7 +264,7 @@ def _possible(kb: Kb, alternative: tuple[Atom, ...], values: Mapping[str, set]) 
     if contradiction(kb, alternative) is not None:
         return False
     derived = {a.fact for a in alternative if kb.facts[a.fact].origin == "derived"}
-    return all(any(_all_hold([a for a in alternative if a.fact == d], {d: v}) for v in values.get(d, ()))
+    return all(any(all_hold([a for a in alternative if a.fact == d], {d: v}) for v in values.get(d, ()))
                for d in derived)
 
 
@@ -262,7 +272,7 @@ def _missing_derived(kb: Kb, rule: Rule, values: Mapping[str, set]) -> Atom | No
     for alt in rule.alternatives:
         for atom in alt:
             if kb.facts[atom.fact].origin == "derived" and \
-                    not any(_all_hold([atom], {atom.fact: v}) for v in values.get(atom.fact, ())):
+                    not any(all_hold([atom], {atom.fact: v}) for v in values.get(atom.fact, ())):
                 return atom
     return None
 
@@ -283,7 +293,7 @@ def _underived(kb: Kb) -> Iterable[Finding]:
 
 
 def _who_asserts(kb: Kb, atom: Atom, firable: set[str]) -> str:
-    makers = [r for r in kb.rules if any(f == atom.fact and _all_hold([atom], {f: v}) for f, v in r.asserts)]
+    makers = [r for r in kb.rules if any(f == atom.fact and all_hold([atom], {f: v}) for f, v in r.asserts)]
     if not makers:
         made = sorted({str(v) for r in kb.rules for f, v in r.asserts if f == atom.fact})
         return f"no rule asserts a value that satisfies it (asserted: {', '.join(made) or 'never'})"

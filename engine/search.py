@@ -6,7 +6,8 @@ Questions (see space.py for how each is explored):
   code of category scope, escalation, non_escalation or next_step, or a code the KB declares exclusive
   of an escalation code (it replaces the escalation: urgent evaluation for withdrawal, for instance);
 - for every rule that no case has fired yet: can it fire at all? (stops at the first case that fires it);
-- every dose plan reached, over every boundary value of the daily dose and of the doses per day.
+- each dose-planning rule alone and with each limiting rule, then every dose plan reached over every
+  boundary value of the facts it reads (the daily dose, the doses per day).
 
 Each case runs through one Advisor: Engine.evaluate for the firings, and advise_case when a dose plan or
 a runtime invariant is involved, so that a SafetyError is found here rather than by a patient.
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from .advice import Advisor
+from .boundaries import contradiction
 from .conditions import Atom, Value, holds, parse_atom
 from .errors import EngineError, SafetyError
 from .intake import Case
@@ -29,7 +31,7 @@ from .space import Explorer, Outcome, Question
 
 NEXT_STEP_CATEGORIES = ("scope", "escalation", "non_escalation", "next_step")
 GAP_POPULATION = ("age >= 18", "relief == inadequate")
-DOSE_PLAN_FACTS = ("daily_dose_mg", "doses_per_day")  # what advice._dose_plan reads from the case
+DOSE_PLAN_FACTS = {"daily_dose_fact": "daily_dose_mg", "doses_per_day_fact": "doses_per_day"}  # key -> default
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,8 @@ class SearchStats:
     facts: int          # dimensions of the space (a product fact and its parts count once)
     full_size: int      # cases in the full boundary space
     evaluated: int      # distinct cases run through the engine
-    questions: int
+    questions: int      # questions explored with cases
+    proved: int         # pairs of rules shown never to fire together by their conditions alone
     seconds: float
 
 
@@ -117,30 +120,40 @@ def search(kb: Kb, include_draft: bool = False) -> tuple[list[Hit], SearchStats]
     runner = _Runner(kb, include_draft)
     try:
         explorer = Explorer(kb, runner.advisor.plan.rules, runner.run)
-        questions = _questions(kb, explorer)
+        questions, proved = _questions(kb, explorer)
         for question in questions:
             explorer.explore(question)
-        asked = len(questions) + _reach_every_rule(explorer) + _refine_dose_plans(explorer)
+        asked = len(questions) + _reach_every_rule(explorer) + _reach_dose_plans(explorer)
+        asked += _refine_dose_plans(explorer)
         hits = _hits(kb, explorer, runner)
     finally:
         runner.close()
-    stats = SearchStats(len(explorer.dims), explorer.full_size, len(explorer.outcomes), asked,
+    stats = SearchStats(len(explorer.dims), explorer.full_size, len(explorer.outcomes), asked, proved,
                         time.perf_counter() - started)
     return hits, stats
 
 
-def _questions(kb: Kb, explorer: Explorer) -> list[Question]:
+def _questions(kb: Kb, explorer: Explorer) -> tuple[list[Question], int]:
+    """The questions to explore, and how many pairs of rules needed none (proved never together)."""
     def makers(code: str) -> list[str]:
         return [r.id for r in explorer.rules if any(rec.code == code for rec in r.recommends)]
 
-    questions = [Question(f"{a} with {b}", frozenset({r1, r2}), frozenset({a, b}))
-                 for a, b in kb.exclusions for r1 in makers(a) for r2 in makers(b)]
+    pairs = [(a, b, r1, r2) for a, b in kb.exclusions for r1 in makers(a) for r2 in makers(b)]
+    questions = [Question(f"{a} with {b}", frozenset({r1, r2}), frozenset({a, b})) for a, b, r1, r2 in pairs
+                 if not _never_together(kb, explorer.by_id[r1], explorer.by_id[r2])]
+    proved = len(pairs) - len(questions)
     population = gap_population(kb)
     if population is not None:
         codes = next_step_codes(kb)
         targets = frozenset(r for c in codes for r in makers(c))
         questions.append(Question("gap", targets, codes, population, settled_by_any=True))
-    return questions
+    return questions, proved
+
+
+def _never_together(kb: Kb, one: Rule, other: Rule) -> bool:
+    """The two rules' own conditions contradict each other in every pair of alternatives, so no case
+    fires both (a proof, not a search: `lacks ciprofloxacin` against `has ciprofloxacin`)."""
+    return all(contradiction(kb, a + b) is not None for a in one.alternatives for b in other.alternatives)
 
 
 def _reach_every_rule(explorer: Explorer) -> int:
@@ -155,10 +168,27 @@ def _reach_every_rule(explorer: Explorer) -> int:
     return asked
 
 
+def _reach_dose_plans(explorer: Explorer) -> int:
+    """Each dose-planning rule once without a limiting rule and once with each limiting rule, so that
+    every distinct dose arithmetic is reached before its numbers are refined."""
+    planners = [r.id for r in explorer.rules if r.dose_plan]
+    limiters = [r.id for r in explorer.rules if r.dose_limits]
+    for planner in planners:
+        explorer.explore(Question(f"plan {planner}", frozenset({planner}), frozenset(),
+                                  until=lambda o, p=planner: p in o.fired and not set(o.fired) & set(limiters)))
+        for limiter in limiters:
+            explorer.explore(Question(f"plan {planner} limited by {limiter}", frozenset({planner, limiter}),
+                                      frozenset(), until=lambda o, p=planner, q=limiter: {p, q} <= set(o.fired)))
+    return len(planners) * (1 + len(limiters))
+
+
 def _refine_dose_plans(explorer: Explorer) -> int:
-    """Every boundary value of the dose facts, for each distinct set of dose-planning rules reached."""
-    dims = [d for d in explorer.dims if set(d.facts) & set(DOSE_PLAN_FACTS)]
+    """Every boundary value of the facts a dose plan reads, for each distinct set of dose-planning rules
+    reached: the dose arithmetic depends on the very numbers, not only on which conditions hold."""
     planning = {r.id for r in explorer.rules if r.dose_plan or r.dose_limits}
+    read = {r.dose_plan.get(key, default) for r in explorer.rules if r.dose_plan
+            for key, default in DOSE_PLAN_FACTS.items()}
+    dims = [d for d in explorer.dims if set(d.facts) & read]
     seen: dict[frozenset, dict[str, Value]] = {}
     for assignment, outcome in list(explorer.outcomes.values()):
         key = frozenset(outcome.fired) & planning

@@ -1,10 +1,7 @@
-"""The fact space at its boundaries, and its exploration by independence between facts (used by lint).
+"""Exploring the fact space at its boundaries (boundaries.py) by independence between facts, for lint.
 
-Each input fact a rule reads gets boundary values: each numeric threshold just below, at and just above
-it; every enum value; both booleans; each tested word present or not; one text value no rule names;
-absent where the fact may be absent. A product fact (daily dose = dose x doses per day) is one dimension
-with its parts. The full space is the product of all dimensions; lint never runs it whole. It explores
-one question at a time (a pair of excluded codes, the gap check) with exact reductions, never sampling:
+The full space is the product of every fact's boundary values; lint never runs it whole. It explores one
+question at a time (a pair of excluded codes, the gap check) with exact reductions, never sampling:
 
 - only the facts the question depends on vary (the rules that make its codes, and recursively every
   rule that asserts a derived fact those rules read); the others keep a base value;
@@ -13,30 +10,20 @@ one question at a time (a pair of excluded codes, the gap check) with exact redu
   `escalation_blocked`) are explored first against the facts those derived facts depend on, and
   crossed with the rest as one representative per derived outcome;
 - facts that only final rules read (spasticity pattern for the next-line rules) are crossed only with
-  each distinct situation those final rules see.
+  each distinct situation those final rules see;
+- in the gap check, a case that some rule answers answers every case that agrees with it on the facts
+  that rule depends on: those are not run.
 """
 
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
+from .boundaries import Dimension, Point, atoms_by_fact, dimensions, signature
 from .conditions import Atom, Value, holds
-from .model import FactDef, Kb, Rule
-
-Point = tuple[tuple[str, Value], ...]  # one dimension's values; None means the fact is absent
-MAX_WORD_SUBSETS = 4                   # up to this many tested words, every subset; above, each alone
-
-
-@dataclass(frozen=True)
-class Dimension:
-    """One input fact, or a product fact with its parts, and its boundary points."""
-
-    name: str
-    facts: tuple[str, ...]
-    points: tuple[Point, ...]
+from .model import Kb, Rule
 
 
 @dataclass(frozen=True)
@@ -59,185 +46,6 @@ class Outcome:
     codes: frozenset[str]
     derived: Mapping[str, Value]
     error: str | None = None
-
-
-# -- boundary values ------------------------------------------------------------------------------
-
-def atoms_by_fact(rules: Iterable[Rule], extra: Iterable[Atom] = ()) -> dict[str, list[Atom]]:
-    out: dict[str, list[Atom]] = {}
-    for atom in [a for r in rules for alt in r.alternatives for a in alt] + list(extra):
-        if atom not in out.setdefault(atom.fact, []):
-            out[atom.fact].append(atom)
-    return out
-
-
-def _numbers(atoms: Sequence[Atom]) -> list[float]:
-    found: set = set()
-    for atom in atoms:
-        for v in atom.value if isinstance(atom.value, tuple) else (atom.value,):
-            if isinstance(v, (int, float)) and not isinstance(v, bool):
-                found.add(v)
-    return sorted(found)
-
-
-def _in_range(fact: FactDef, value: float) -> bool:
-    low = fact.minimum is None or (value > fact.minimum if fact.exclusive_minimum else value >= fact.minimum)
-    return low and (fact.maximum is None or value <= fact.maximum)
-
-
-def _tidy(value) -> int | float:
-    number = Decimal(str(value)).quantize(Decimal("0.001")).normalize()
-    return int(number) if number == number.to_integral_value() else float(number)
-
-
-def number_values(kb: Kb, fact: FactDef, atoms: Sequence[Atom]) -> list[int | float]:
-    """Just below, at and just above each threshold, within the fact's range."""
-    thresholds = _numbers(atoms)
-    if fact.parse == "frequency":
-        return _frequency_values(kb, fact, thresholds)
-    gaps = [b - a for a, b in zip(thresholds, thresholds[1:])]
-    delta = min([1.0] + [g / 2 for g in gaps])
-    values = set()
-    for t in thresholds:
-        values.update(v for v in (_tidy(t), _near(fact, t, -delta), _near(fact, t, delta)) if v is not None)
-    values = sorted(v for v in values if _in_range(fact, v))
-    if not values:
-        low = fact.minimum if fact.minimum is not None else 0
-        values = [_tidy(low + 1 if fact.maximum is None or low + 1 <= fact.maximum else low)]
-    return values
-
-
-def _near(fact: FactDef, t: float, step: float) -> int | float | None:
-    """t + step, or the edge of the fact's range when that lies outside it (None when t is the edge)."""
-    value = _tidy(t + step)
-    if _in_range(fact, value):
-        return value
-    edge = fact.minimum if step < 0 else fact.maximum
-    if edge is None or (edge >= t if step < 0 else edge <= t):
-        return None
-    if step < 0 and fact.exclusive_minimum:
-        return _tidy((edge + t) / 2)
-    return _tidy(edge)
-
-
-def _frequency_values(kb: Kb, fact: FactDef, thresholds: list) -> list[int | float]:
-    """Doses per day that a frequency notation can express: the nearest below, at and above each threshold."""
-    usable = _usable(kb, fact)
-    if not thresholds:
-        return [3 if 3 in usable else usable[0]]
-    values: set = set()
-    for t in thresholds:
-        below = [v for v in usable if v < t]
-        above = [v for v in usable if v > t]
-        values.update(([below[-1]] if below else []) + ([t] if t in usable else []) + ([above[0]] if above else []))
-    return sorted(values)
-
-
-def fact_values(kb: Kb, fact: FactDef, atoms: Sequence[Atom]) -> list[Value]:
-    """Boundary values of one fact for these conditions; None (absent) last, where the fact may be absent."""
-    if fact.type == "number":
-        values: list[Value] = list(number_values(kb, fact, atoms))
-    elif fact.type == "boolean":
-        values = [False, True] if fact.default is not True else [True, False]
-    elif fact.type == "enum":
-        values = ([fact.default] if fact.default in fact.values else []) + [v for v in fact.values if v != fact.default]
-    elif fact.type == "words":
-        words = sorted({str(a.value) for a in atoms if a.op in ("has", "lacks")})
-        sizes = range(len(words) + 1) if len(words) <= MAX_WORD_SUBSETS else (0, 1, len(words))
-        values = [tuple(c) for n in sizes for c in itertools.combinations(words, n)]
-    else:
-        named = [v for a in atoms for v in (a.value if isinstance(a.value, tuple) else (a.value,))
-                 if isinstance(v, str)]
-        named = list(dict.fromkeys(named))
-        spare = (f"other{i or ''}" for i in itertools.count())
-        values = named + [next(v for v in spare if v not in named)]
-    if fact.origin == "input" and fact.default is None:
-        values.append(None)
-    return values
-
-
-def dimensions(kb: Kb, atoms: Mapping[str, Sequence[Atom]]) -> tuple[Dimension, ...]:
-    """One dimension per input fact the conditions read; a product fact is one dimension with its parts."""
-    read = [name for name in kb.facts if name in atoms and kb.facts[name].origin == "input"]
-    dims: list[Dimension] = []
-    taken: set[str] = set()
-    for name in kb.facts:
-        fact = kb.facts[name]
-        if fact.product_of and (name in read or any(p in read for p in fact.product_of)):
-            dims.append(Dimension(name, (name, *fact.product_of), _product_points(kb, fact, atoms)))
-            taken.update((name, *fact.product_of))
-    for name in read:
-        if name not in taken:
-            values = fact_values(kb, kb.facts[name], atoms.get(name, ()))
-            dims.append(Dimension(name, (name,), tuple(((name, v),) for v in values)))
-    return tuple(sorted(dims, key=lambda d: list(kb.facts).index(d.name)))
-
-
-def _product_points(kb: Kb, product: FactDef, atoms: Mapping[str, Sequence[Atom]]) -> tuple[Point, ...]:
-    """Points of (product, *parts). The free part (not a frequency) is chosen so that the product hits
-    each of its own boundary values, exactly when the other parts allow it (80 mg/day as 20 mg x 4,
-    not 26.667 mg x 3); any absent part makes the product absent."""
-    parts = list(product.product_of)
-    free = next((p for p in parts if kb.facts[p].parse != "frequency"), parts[0])
-    others = [p for p in parts if p != free]
-    targets = number_values(kb, product, atoms.get(product.name, ()))
-    points: dict[Point, None] = {}
-
-    def add(values: dict[str, Value]) -> None:
-        if values[free] is not None and not _in_range(kb.facts[free], values[free]):
-            return
-        total = None
-        if all(v is not None for v in values.values()):
-            total = _tidy(_product(values.values()))
-            if not _in_range(product, total):
-                return
-        points[((product.name, total), *((p, values[p]) for p in parts))] = None
-
-    for combo in itertools.product(*(fact_values(kb, kb.facts[o], atoms.get(o, ())) for o in others)):
-        known = dict(zip(others, combo))
-        if all(v is not None for v in combo):
-            for target in targets:
-                split = _exact_split(kb, free, others, combo, target, atoms)
-                add({**known, **split} if split else {**known, free: _tidy(Decimal(str(target)) / _product(combo))})
-        for value in fact_values(kb, kb.facts[free], atoms.get(free, ())):
-            add({**known, free: value})
-    return tuple(sorted(points, key=lambda pt: tuple((v is None, v if v is not None else 0) for _, v in pt)))
-
-
-def _product(values: Iterable) -> Decimal:
-    total = Decimal(1)
-    for v in values:
-        total *= Decimal(str(v))
-    return total
-
-
-def _exact_split(kb: Kb, free: str, others: list[str], combo: tuple, target: float,
-                 atoms: Mapping[str, Sequence[Atom]]) -> dict[str, Value] | None:
-    """Values of the other parts, each in the same class as in `combo` (a frequency may change, say 3 to
-    4 doses a day when no condition tells them apart), that divide `target` into whole 0.001s of `free`."""
-    pools = []
-    for name, value in zip(others, combo):
-        fact = kb.facts[name]
-        mine = signature(((name, value),), atoms)
-        mates = [m for m in _usable(kb, fact) if m != value and signature(((name, m),), atoms) == mine] \
-            if fact.parse == "frequency" else []
-        pools.append([value, *mates])
-    for alt in itertools.product(*pools):
-        part = Decimal(str(target)) / _product(alt)
-        if part == part.quantize(Decimal("0.001")):
-            return {**dict(zip(others, alt)), free: _tidy(part)}
-    return None
-
-
-def _usable(kb: Kb, fact: FactDef) -> list[int]:
-    """Doses per day that a frequency notation can express (notations.yaml, or q<N>h for N dividing 24)."""
-    written = set(kb.frequencies.values()) | {24 // h for h in range(1, 25) if 24 % h == 0}
-    return sorted(v for v in written if _in_range(fact, v))
-
-
-def signature(point: Point, atoms: Mapping[str, Sequence[Atom]]) -> tuple:
-    """Which of the conditions hold for this point: values with one signature are indistinguishable."""
-    return tuple(tuple(holds(a, v, v is not None) is True for a in atoms.get(f, ())) for f, v in point)
 
 
 def _size(reps: Mapping[str, list[Point]], dims: Sequence[Dimension]) -> int:
@@ -343,8 +151,30 @@ class _Run:
         for dim in explorer.dims:
             if any(f in self.atoms for f in dim.facts):
                 self.reps[dim.name] = self._classes(dim)
+        if question.until is not None:
+            self._promising_first()
         self.fixed = {f: v for name, reps in self.reps.items() if len(reps) == 1 for f, v in reps[0]}
         self.varied = [d for d in explorer.dims if len(self.reps.get(d.name, ())) > 1]
+
+    def _promising_first(self) -> None:
+        """For a search that stops at the first hit: try first the values that satisfy the conditions of
+        the target rules and of the rules deriving what they need. Only the order changes."""
+        wanted: dict[str, list[Atom]] = {}
+        todo = [r for r in self.closure if r.id in self.targets]
+        seen: set[str] = set()
+        while todo:
+            rule = todo.pop()
+            if rule.id in seen:
+                continue
+            seen.add(rule.id)
+            for atom in (a for alt in rule.alternatives for a in alt):
+                wanted.setdefault(atom.fact, []).append(atom)
+                if self.x.kb.facts[atom.fact].origin == "derived" and atom.value is not False:
+                    todo.extend(r for r in self.closure if any(f == atom.fact for f, _ in r.asserts))
+        for name, reps in self.reps.items():
+            def score(point: Point) -> int:
+                return -sum(holds(a, v, v is not None) is True for f, v in point for a in wanted.get(f, ()))
+            reps.sort(key=score)
 
     def _classes(self, dim: Dimension) -> list[Point]:
         population = {a.fact: a for a in self.q.population}
@@ -372,7 +202,8 @@ class _Run:
         groups = self._groups(hidden, core)
         start = {**self.x.base, **self.fixed}
         compressed = [(ctx, self._compress(group, ctx, readers, start)) for group, ctx, readers in groups]
-        situations: dict[tuple, dict] = {}
+        situations: set[tuple] = set()
+        settled: dict[tuple[str, ...], set[tuple]] = {}
         sat_readers = {r.id for d in satellites for r in self._readers(d)}
         for core_values in self._product(core):
             assignment = {**start, **core_values}
@@ -382,14 +213,39 @@ class _Run:
                 full = dict(assignment)
                 for values in chosen:
                     full.update(values)
+                if self.q.settled_by_any and self._settled(full, settled):
+                    continue
                 outcome = self.x.evaluate(full, self.q.until)
-                if satellites:
-                    key = self._situation(full, outcome, satellites, sat_readers)
-                    if key is not None:
-                        situations.setdefault(key, full)
-        for full in situations.values():
-            for sat_values in self._product(satellites):
-                self.x.evaluate({**full, **sat_values}, self.q.until)
+                if self.q.settled_by_any:
+                    self._remember(full, outcome, settled)
+                key = self._situation(full, outcome, satellites, sat_readers) if satellites else None
+                if key is not None and key not in situations:
+                    situations.add(key)  # crossed at once, so that a search with `until` stops early
+                    for sat_values in self._product(satellites):
+                        self.x.evaluate({**full, **sat_values}, self.q.until)
+
+    def _depends_on(self, rule: Rule) -> tuple[str, ...]:
+        """The dimensions whose values decide whether `rule` fires."""
+        inputs: set[str] = set()
+        for fact in rule.reads():
+            derived = self.x.kb.facts[fact].origin == "derived"
+            inputs |= self.x.inputs_behind([fact], self.closure) if derived else {fact}
+        return tuple(d.name for d in self.x.dims if set(d.facts) & inputs)
+
+    def _remember(self, full: Mapping[str, Value], outcome: Outcome, settled: dict) -> None:
+        """A case settled by a rule settles every case that agrees on what that rule depends on."""
+        makers = [self.x.by_id[rid] for rid in outcome.fired if rid in self.targets and
+                  any(rec.code in self.q.codes for rec in self.x.by_id[rid].recommends)]
+        if makers:
+            names = min((self._depends_on(r) for r in makers), key=len)
+            settled.setdefault(names, set()).add(self._values(full, names))
+
+    def _settled(self, full: Mapping[str, Value], settled: dict) -> bool:
+        return any(self._values(full, names) in seen for names, seen in settled.items())
+
+    def _values(self, full: Mapping[str, Value], names: tuple[str, ...]) -> tuple:
+        dims = {d.name: d for d in self.x.dims}
+        return tuple(full.get(f) for name in names for f in dims[name].facts)
 
     def _product(self, dims: list[Dimension]) -> Iterator[dict[str, Value]]:
         for combo in itertools.product(*(self.reps[d.name] for d in dims)):

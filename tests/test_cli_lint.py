@@ -26,7 +26,8 @@ def test_a_clean_kb_exits_0_with_the_space_it_searched(tmp_path):
     lines = result.stdout.splitlines()
     assert re.fullmatch(r"mini 1\.0\.0 \(sha256:[0-9a-f]{12}\): 0 errors, 0 warnings, 0 infos", lines[0])
     assert re.fullmatch(r"space \(approved rules\): 5 facts, 504 cases at the boundaries; \d+ evaluated after "
-                        r"pruning by independence \(\d+ questions\), in \d+\.\d s", lines[1])
+                        r"pruning by independence \(\d+ questions; \d+ rule pairs never together by their "
+                        r"conditions\), in \d+\.\d s", lines[1])
 
 
 def test_a_conflict_exits_1_with_file_line_code_rule_and_a_witness(tmp_path):

@@ -44,8 +44,8 @@ EXPECTED = {
     "draft-dependency": {
         ("CL304", "warning", "rules/dosing.yaml", 2, "dose.blocked"),
         ("CL304", "warning", "rules/dosing.yaml", 17, "dose.escalate"),
-        ("CL304", "warning", "rules/dosing.yaml", 41, "dose.at-max"),
-        ("CL304", "warning", "rules/dosing.yaml", 57, "dose.maintain"),
+        ("CL304", "warning", "rules/dosing.yaml", 43, "dose.at-max"),
+        ("CL304", "warning", "rules/dosing.yaml", 59, "dose.maintain"),
         ("CL502", "error", "kb.yaml", 1, None),
     },
     "review": {
@@ -102,6 +102,8 @@ def test_never_true_names_the_contradicting_conditions(tmp_path):
     messages = {f.code: f.message for f in report.findings}
     assert "daily_dose_mg < 30 and daily_dose_mg > 80" in messages["CL301"]
     assert "relief == adequate and relief == inadequate" in messages["CL305"]
+    assert "(all: relief == adequate, relief == inadequate)" in messages["CL305"]  # the branch as written
+    # broken.crossed-branches: `drug == baclofen` with `missing drug` is impossible, but each branch can hold
 
 
 def test_underived_follows_back_to_the_producer(tmp_path):

@@ -1,4 +1,5 @@
-"""engine/space.py: boundary values of each fact, product dimensions, and the exploration's exact reductions."""
+"""engine/boundaries.py and engine/space.py: boundary values of each fact, product dimensions, and the
+exploration's exact reductions."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import itertools
 
 import pytest
 
+from clonus.engine.boundaries import atoms_by_fact, dimensions, fact_values, signature
 from clonus.engine.conditions import parse_atom
 from clonus.engine.loader import load_kb
-from clonus.engine.space import Explorer, Outcome, Question, atoms_by_fact, dimensions, fact_values, signature
+from clonus.engine.space import Explorer, Outcome, Question
 
 from lintkbs import build_kb
 
@@ -120,6 +122,33 @@ def test_an_exploration_covers_every_combination_the_question_can_tell_apart(min
         brute.add(frozenset(outcome.fired) & targets)
     assert pruned == brute
     assert len(explorer.outcomes) < explorer.full_size
+
+
+@pytest.mark.parametrize("variant", [None, "gap"])
+def test_the_gap_question_finds_every_case_brute_force_finds(tmp_path, variant):
+    """Exactness of the settled-case pruning: the pruned exploration reaches a case without a next step
+    exactly when one exists in the full boundary space."""
+    from clonus.engine.search import next_step_codes
+
+    kb = load_kb(build_kb(tmp_path, variant))
+    counting = _Counting(kb)
+    explorer = Explorer(kb, counting.runner.advisor.plan.rules, counting)
+    codes = next_step_codes(kb)
+    targets = frozenset(r.id for r in explorer.rules if any(rec.code in codes for rec in r.recommends))
+    population = (parse_atom("age >= 18"), parse_atom("relief == inadequate"))
+    explorer.explore(Question("gap", targets, codes, population, settled_by_any=True))
+
+    def gaps(outcomes):
+        return {tuple(sorted(o.derived.items())) for a, o in outcomes
+                if a["age"] is not None and a["age"] >= 18 and a["relief"] == "inadequate" and not o.codes & codes}
+
+    brute = []
+    for combo in itertools.product(*(d.points for d in explorer.dims)):
+        assignment = {f: v for point in combo for f, v in point}
+        brute.append((assignment, counting.runner.run(assignment)))
+    assert gaps(explorer.outcomes.values()) == gaps(brute)
+    assert bool(gaps(brute)) == (variant == "gap")
+    counting.runner.close()
 
 
 def test_a_population_restricts_the_cases(mini):
