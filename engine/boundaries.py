@@ -64,10 +64,10 @@ def number_values(kb: Kb, fact: FactDef, atoms: Sequence[Atom]) -> list[int | fl
         return _frequency_values(kb, fact, thresholds)
     gaps = [b - a for a, b in zip(thresholds, thresholds[1:])]
     delta = min([1.0] + [g / 2 for g in gaps])
-    values = set()
+    found: set[int | float] = set()
     for t in thresholds:
-        values.update(v for v in (_tidy(t), _near(fact, t, -delta), _near(fact, t, delta)) if v is not None)
-    values = sorted(v for v in values if _in_range(fact, v))
+        found.update(v for v in (_tidy(t), _near(fact, t, -delta), _near(fact, t, delta)) if v is not None)
+    values = sorted(v for v in found if _in_range(fact, v))
     if not values:
         low = fact.minimum if fact.minimum is not None else 0
         values = [_tidy(low + 1 if fact.maximum is None or low + 1 <= fact.maximum else low)]
@@ -102,12 +102,14 @@ def _frequency_values(kb: Kb, fact: FactDef, thresholds: list) -> list[int | flo
 
 def fact_values(kb: Kb, fact: FactDef, atoms: Sequence[Atom]) -> list[Value]:
     """Boundary values of one fact for these conditions; None (absent) last, where the fact may be absent."""
+    values: list[Value]
     if fact.type == "number":
-        values: list[Value] = list(number_values(kb, fact, atoms))
+        values = list(number_values(kb, fact, atoms))
     elif fact.type == "boolean":
         values = [False, True] if fact.default is not True else [True, False]
     elif fact.type == "enum":
-        values = ([fact.default] if fact.default in fact.values else []) + [v for v in fact.values if v != fact.default]
+        values = [fact.default] if fact.default in fact.values else []
+        values += [v for v in fact.values if v != fact.default]
     elif fact.type == "words":
         words = sorted({str(a.value) for a in atoms if a.op in ("has", "lacks")})
         sizes = range(len(words) + 1) if len(words) <= MAX_WORD_SUBSETS else (0, 1, len(words))
@@ -117,7 +119,7 @@ def fact_values(kb: Kb, fact: FactDef, atoms: Sequence[Atom]) -> list[Value]:
                  if isinstance(v, str)]
         named = list(dict.fromkeys(named))
         spare = (f"other{i or ''}" for i in itertools.count())
-        values = named + [next(v for v in spare if v not in named)]
+        values = [*named, next(v for v in spare if v not in named)]
     if fact.origin == "input" and fact.default is None:
         values.append(None)
     return values
@@ -151,7 +153,8 @@ def _product_points(kb: Kb, product: FactDef, atoms: Mapping[str, Sequence[Atom]
     points: dict[Point, None] = {}
 
     def add(values: dict[str, Value]) -> None:
-        if values[free] is not None and not _in_range(kb.facts[free], values[free]):
+        part = values[free]
+        if isinstance(part, (int, float)) and not _in_range(kb.facts[free], part):
             return
         total = None
         if all(v is not None for v in values.values()):

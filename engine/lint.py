@@ -119,10 +119,13 @@ def lint(root: Path | str | None = None, today: date | None = None) -> LintRepor
     configurations = [("approved rules", False)]
     if any(r.status != "approved" for r in kb.rules):
         configurations.append(("all rules (--include-draft)", True))
+    seen: set[tuple] = set()  # a finding of the approved rules is not repeated for all rules
     try:
         for label, include_draft in configurations:
             hits, stats = search(kb, include_draft)
-            findings.extend(_hit_finding(kb, hit, include_draft) for hit in hits)
+            new = [hit for hit in hits if (hit.kind, hit.rule and hit.rule.id, hit.message) not in seen]
+            seen.update((hit.kind, hit.rule and hit.rule.id, hit.message) for hit in hits)
+            findings.extend(_hit_finding(kb, hit, include_draft) for hit in new)
             searches.append((label, stats))
     except KbError as exc:  # the compiler refuses KBs past durable_rules' limits
         findings.extend(_load_finding(p) for p in exc.problems)
@@ -221,9 +224,10 @@ def _dead_branches(kb: Kb, root: Node, node: Node) -> Iterable[tuple[Node, list[
             yield from _dead_branches(kb, root, item)
     elif isinstance(node, Any_):
         for item in node.items:
-            chosen = [contradiction(kb, alt) for alt in to_dnf(_replace(root, node, item))]
-            if all(bad is not None for bad in chosen):
-                yield item, chosen[0]
+            alternatives = to_dnf(_replace(root, node, item))
+            dead = [bad for alt in alternatives if (bad := contradiction(kb, alt)) is not None]
+            if len(dead) == len(alternatives):
+                yield item, dead[0]
             else:
                 yield from _dead_branches(kb, root, item)
 

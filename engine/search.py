@@ -163,9 +163,15 @@ def _reach_every_rule(explorer: Explorer) -> int:
         if any(rule.id in o.fired for _, o in explorer.outcomes.values()):
             continue
         asked += 1
-        explorer.explore(Question(f"reach {rule.id}", frozenset({rule.id}), frozenset(),
-                                  until=lambda outcome, rid=rule.id: rid in outcome.fired))
+        explorer.explore(Question(f"reach {rule.id}", frozenset({rule.id}), frozenset(), until=_fires(rule.id)))
     return asked
+
+
+def _fires(*rules: str, without: list[str] | tuple[str, ...] = ()) -> Callable[[Outcome], bool]:
+    """A stop condition: every one of `rules` fired, and none of `without`."""
+    def check(outcome: Outcome) -> bool:
+        return set(rules) <= set(outcome.fired) and not set(without) & set(outcome.fired)
+    return check
 
 
 def _reach_dose_plans(explorer: Explorer) -> int:
@@ -175,10 +181,10 @@ def _reach_dose_plans(explorer: Explorer) -> int:
     limiters = [r.id for r in explorer.rules if r.dose_limits]
     for planner in planners:
         explorer.explore(Question(f"plan {planner}", frozenset({planner}), frozenset(),
-                                  until=lambda o, p=planner: p in o.fired and not set(o.fired) & set(limiters)))
+                                  until=_fires(planner, without=limiters)))
         for limiter in limiters:
             explorer.explore(Question(f"plan {planner} limited by {limiter}", frozenset({planner, limiter}),
-                                      frozenset(), until=lambda o, p=planner, q=limiter: {p, q} <= set(o.fired)))
+                                      frozenset(), until=_fires(planner, limiter)))
     return len(planners) * (1 + len(limiters))
 
 
@@ -211,24 +217,22 @@ def _hits(kb: Kb, explorer: Explorer, runner: _Runner) -> list[Hit]:
             rule = _maker(explorer, outcome, b)
             hit = Hit("conflict", rule, f"{a} and {b} appear together (kb.yaml declares them exclusive); "
                       f"made by {_maker(explorer, outcome, a).id} and {rule.id}", None, 0)
-            groups.setdefault(("conflict", a, b), []).append(
-                (assignment, outcome, lambda o, a=a, b=b: a in o.codes and b in o.codes, hit))
+            groups.setdefault(("conflict", a, b), []).append((assignment, outcome, _made(a, b), hit))
         if outcome.error:
             shape = _shape(outcome.error)
             planner = next((explorer.by_id[r] for r in outcome.fired if explorer.by_id[r].dose_plan), None)
             hit = Hit("unsafe", planner, f"the runtime refuses the answer: {outcome.error}", None, 0)
-            groups.setdefault(("unsafe", shape), []).append(
-                (assignment, outcome, lambda o, s=shape: o.error is not None and _shape(o.error) == s, hit))
+            groups.setdefault(("unsafe", shape), []).append((assignment, outcome, _refused(shape), hit))
         elif population and _in(population, assignment) and not outcome.codes & next_steps:
             situation = tuple(sorted(outcome.derived.items()))
             shown = ", ".join(f"{k} = {_text(v)}" for k, v in situation) or "no derived fact"
             hit = Hit("gap", None, f"an adult with inadequate relief gets no next step ({shown})", None, 0)
             groups.setdefault(("gap", situation), []).append(
-                (assignment, outcome, lambda o, s=situation: _gap_like(o, s, next_steps), hit))
+                (assignment, outcome, _gap_like(situation, next_steps), hit))
     hits = []
     for members in groups.values():
         assignment, _, still, hit = members[0]
-        witness = _simplest(explorer, assignment, still, population if hit.kind == "gap" else ())
+        witness = _simplest(explorer, assignment, still, population or () if hit.kind == "gap" else ())
         hits.append(Hit(hit.kind, hit.rule, hit.message, case_document(kb, witness), len(members)))
     fired = {rid for _, o in explorer.outcomes.values() for rid in o.fired}
     hits.extend(Hit("never-fires", r, "no case in the boundary space fires this rule", None, 0)
@@ -241,8 +245,23 @@ def _shape(error: str) -> str:
     return re.sub(r"\d+(?:\.\d+)?", "N", error)
 
 
-def _gap_like(outcome: Outcome, situation: tuple, next_steps: frozenset[str]) -> bool:
-    return not outcome.error and not outcome.codes & next_steps and tuple(sorted(outcome.derived.items())) == situation
+def _made(a: str, b: str) -> Callable[[Outcome], bool]:
+    def check(outcome: Outcome) -> bool:
+        return a in outcome.codes and b in outcome.codes
+    return check
+
+
+def _refused(shape: str) -> Callable[[Outcome], bool]:
+    def check(outcome: Outcome) -> bool:
+        return outcome.error is not None and _shape(outcome.error) == shape
+    return check
+
+
+def _gap_like(situation: tuple, next_steps: frozenset[str]) -> Callable[[Outcome], bool]:
+    def check(outcome: Outcome) -> bool:
+        return not outcome.error and not outcome.codes & next_steps and \
+            tuple(sorted(outcome.derived.items())) == situation
+    return check
 
 
 def _maker(explorer: Explorer, outcome: Outcome, code: str) -> Rule:
@@ -305,7 +324,7 @@ def _written(kb: Kb, parse: str | None, value: Value) -> Any:
         return f"{value} {unit}"
     if parse == "frequency":
         notation = next((n for n, count in kb.frequencies.items() if count == value), None)
-        return notation or f"q{24 // int(value)}h"
+        return notation or (f"q{24 // int(value)}h" if isinstance(value, (int, float)) else value)
     if isinstance(value, tuple):
         return list(value)
     return value

@@ -146,6 +146,16 @@ def test_draft_dependency_is_searched_both_ways(tmp_path):
     assert "with --include-draft" not in gap.message  # the gap is in what advise does by default
 
 
+def test_a_finding_of_approved_rules_is_not_repeated_for_drafts(tmp_path):
+    root = build_kb(tmp_path, "conflict")
+    plant(root / "rules" / "scope.yaml", "  - id: scope.other-drug\n    title: Other drugs\n    status: approved",
+          "  - id: scope.other-drug\n    title: Other drugs\n    status: draft")
+    report = lint(root, TODAY)
+    assert len(report.searches) == 2
+    [conflict] = [f for f in report.findings if f.code == "CL501"]
+    assert "--include-draft" not in conflict.message
+
+
 def test_not_a_kb_folder_cannot_be_linted(tmp_path):
     with pytest.raises(LintError, match="not a clonus KB folder"):
         lint(tmp_path)
