@@ -700,7 +700,7 @@ LONG_RUN_CASES = 100_000
 
 
 def test_long_run_of_cases_through_one_engine_keeps_memory_flat():
-    """About 40 s for 100,000 cases on the 2-core dev machine; RSS grew by under 0.1 MB when measured."""
+    """About 50 s for 100,000 cases (perturbed heap) on the 2-core dev machine; RSS grew by under 0.1 MB."""
     result = run_python(LONG_RUN, str(LONG_RUN_CASES), prelude=CLONUS_PRELUDE, timeout=900)
     assert result.returncode == 0, result.stderr[-2000:]
     out = json.loads(result.stdout)
