@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -24,48 +24,48 @@ _R = "Response"
 
 
 def advise(
-    case_file: Annotated[Optional[str], typer.Argument(
+    case_file: Annotated[str | None, typer.Argument(
         help="Case file (YAML or JSON); '-' reads standard input. Flags below override its fields.",
         show_default=False)] = None,
     format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
-    kb: Annotated[Optional[Path], typer.Option("--kb", help="Knowledge-base folder (default: the shipped KB).",
-                                               show_default=False)] = None,
+    kb: Annotated[Path | None, typer.Option("--kb", help="Knowledge-base folder (default: the shipped KB).",
+                                            show_default=False)] = None,
     explain: Annotated[bool, typer.Option("--explain", help="Show why: the facts behind each recommendation "
                                           "and every rule that fired, in order.")] = False,
     include_draft: Annotated[bool, typer.Option("--include-draft", help="Also run draft and reviewed rules "
                                                 "(the output says so).")] = False,
-    age: Annotated[Optional[str], typer.Option(help="Age in years.", rich_help_panel=_P)] = None,
-    condition: Annotated[Optional[str], typer.Option(help="Underlying condition (free text).", rich_help_panel=_P)] = None,
-    spasticity: Annotated[Optional[str], typer.Option(help="focal | generalized", rich_help_panel=_P)] = None,
-    respiratory_compromise: Annotated[Optional[bool], typer.Option(
+    age: Annotated[str | None, typer.Option(help="Age in years.", rich_help_panel=_P)] = None,
+    condition: Annotated[str | None, typer.Option(help="Underlying condition (free text).", rich_help_panel=_P)] = None,
+    spasticity: Annotated[str | None, typer.Option(help="focal | generalized", rich_help_panel=_P)] = None,
+    respiratory_compromise: Annotated[bool | None, typer.Option(
         "--respiratory-compromise/--no-respiratory-compromise", show_default=False, rich_help_panel=_P)] = None,
-    sleep_apnea: Annotated[Optional[str], typer.Option(help="none_known | suspected | untreated | treated",
-                                                       rich_help_panel=_P)] = None,
-    stroke: Annotated[Optional[bool], typer.Option("--stroke/--no-stroke", help="Spasticity after a stroke.",
-                                                   show_default=False, rich_help_panel=_P)] = None,
-    egfr: Annotated[Optional[str], typer.Option(help="eGFR, mL/min/1.73 m2.", rich_help_panel=_P)] = None,
-    dialysis: Annotated[Optional[bool], typer.Option("--dialysis/--no-dialysis", show_default=False,
-                                                     rich_help_panel=_P)] = None,
-    hepatic_disease: Annotated[Optional[bool], typer.Option("--hepatic-disease/--no-hepatic-disease",
-                                                            show_default=False, rich_help_panel=_P)] = None,
-    epilepsy: Annotated[Optional[bool], typer.Option("--epilepsy/--no-epilepsy", show_default=False,
-                                                     rich_help_panel=_P)] = None,
-    pregnant: Annotated[Optional[bool], typer.Option("--pregnant/--no-pregnant", show_default=False,
-                                                     rich_help_panel=_P)] = None,
-    other_medications: Annotated[Optional[list[str]], typer.Option(
+    sleep_apnea: Annotated[str | None, typer.Option(help="none_known | suspected | untreated | treated",
+                                                    rich_help_panel=_P)] = None,
+    stroke: Annotated[bool | None, typer.Option("--stroke/--no-stroke", help="Spasticity after a stroke.",
+                                                show_default=False, rich_help_panel=_P)] = None,
+    egfr: Annotated[str | None, typer.Option(help="eGFR, mL/min/1.73 m2.", rich_help_panel=_P)] = None,
+    dialysis: Annotated[bool | None, typer.Option("--dialysis/--no-dialysis", show_default=False,
+                                                  rich_help_panel=_P)] = None,
+    hepatic_disease: Annotated[bool | None, typer.Option("--hepatic-disease/--no-hepatic-disease",
+                                                         show_default=False, rich_help_panel=_P)] = None,
+    epilepsy: Annotated[bool | None, typer.Option("--epilepsy/--no-epilepsy", show_default=False,
+                                                  rich_help_panel=_P)] = None,
+    pregnant: Annotated[bool | None, typer.Option("--pregnant/--no-pregnant", show_default=False,
+                                                  rich_help_panel=_P)] = None,
+    other_medications: Annotated[list[str] | None, typer.Option(
         help="Another current medication; repeat, or separate with commas.", rich_help_panel=_P)] = None,
-    drug: Annotated[Optional[str], typer.Option(help="Current drug, e.g. baclofen.", rich_help_panel=_M)] = None,
-    route: Annotated[Optional[str], typer.Option(help="oral (default) | intrathecal", rich_help_panel=_M)] = None,
-    dose: Annotated[Optional[str], typer.Option(help="One administration with its unit, e.g. '15 mg'.",
-                                                rich_help_panel=_M)] = None,
-    frequency: Annotated[Optional[str], typer.Option(help="e.g. q8h, TID, 'every 8 hours', 'twice daily'.",
-                                                     rich_help_panel=_M)] = None,
-    relief: Annotated[Optional[str], typer.Option(help="adequate | inadequate", rich_help_panel=_R)] = None,
-    side_effects: Annotated[Optional[list[str]], typer.Option(
+    drug: Annotated[str | None, typer.Option(help="Current drug, e.g. baclofen.", rich_help_panel=_M)] = None,
+    route: Annotated[str | None, typer.Option(help="oral (default) | intrathecal", rich_help_panel=_M)] = None,
+    dose: Annotated[str | None, typer.Option(help="One administration with its unit, e.g. '15 mg'.",
+                                             rich_help_panel=_M)] = None,
+    frequency: Annotated[str | None, typer.Option(help="e.g. q8h, TID, 'every 8 hours', 'twice daily'.",
+                                                  rich_help_panel=_M)] = None,
+    relief: Annotated[str | None, typer.Option(help="adequate | inadequate", rich_help_panel=_R)] = None,
+    side_effects: Annotated[list[str] | None, typer.Option(
         help="An adverse effect; repeat, or separate with commas.", rich_help_panel=_R)] = None,
-    side_effects_intolerable: Annotated[Optional[bool], typer.Option(
+    side_effects_intolerable: Annotated[bool | None, typer.Option(
         "--side-effects-intolerable/--no-side-effects-intolerable", show_default=False, rich_help_panel=_R)] = None,
-    withdrawal_signs: Annotated[Optional[bool], typer.Option(
+    withdrawal_signs: Annotated[bool | None, typer.Option(
         "--withdrawal-signs/--no-withdrawal-signs", show_default=False, rich_help_panel=_R)] = None,
 ) -> None:
     """Advise on one patient on oral baclofen: next step with a capped dose plan, precautions,
@@ -83,7 +83,8 @@ def advise(
              "see 'clonus advise --help'")
     knowledge = load_kb_or_exit(kb)
     try:
-        data = read_case_text(read_text_arg(case_file), "<stdin>" if case_file == "-" else case_file) if case_file is not None else {}
+        data = (read_case_text(read_text_arg(case_file), "<stdin>" if case_file == "-" else case_file)
+                if case_file is not None else {})
         _apply_flags(data, flags, case_fields(knowledge))
         result = _advise(knowledge, data, include_draft)
     except CaseError as exc:

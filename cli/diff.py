@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -20,7 +20,7 @@ class DiffFormat(str, Enum):
 def diff(
     old_kb: Annotated[Path, typer.Argument(help="The KB folder before the change.", show_default=False)],
     new_kb: Annotated[Path, typer.Argument(help="The KB folder after the change.", show_default=False)],
-    cases: Annotated[Optional[list[Path]], typer.Argument(
+    cases: Annotated[list[Path] | None, typer.Argument(
         help="Case files or folders of them (default: both KBs' rule test cases and the examples/ folder "
              "beside each KB).", show_default=False)] = None,
     format: Annotated[DiffFormat, typer.Option("--format", "-f", help="Output format.")] = DiffFormat.text,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -19,13 +19,13 @@ class ExplainFormat(str, Enum):
 
 def explain(
     case_file: Annotated[str, typer.Argument(help="Case file (YAML or JSON); '-' reads standard input.")],
-    why: Annotated[Optional[list[str]], typer.Option("--why", help="Explain why this code was recommended "
-                                                     "(repeatable).", show_default=False)] = None,
-    why_not: Annotated[Optional[list[str]], typer.Option("--why-not", help="Explain why this code was not "
-                                                         "recommended (repeatable).", show_default=False)] = None,
+    why: Annotated[list[str] | None, typer.Option("--why", help="Explain why this code was recommended "
+                                                  "(repeatable).", show_default=False)] = None,
+    why_not: Annotated[list[str] | None, typer.Option("--why-not", help="Explain why this code was not "
+                                                      "recommended (repeatable).", show_default=False)] = None,
     format: Annotated[ExplainFormat, typer.Option("--format", "-f", help="Output format.")] = ExplainFormat.text,
-    kb: Annotated[Optional[Path], typer.Option("--kb", help="Knowledge-base folder (default: the shipped KB).",
-                                               show_default=False)] = None,
+    kb: Annotated[Path | None, typer.Option("--kb", help="Knowledge-base folder (default: the shipped KB).",
+                                            show_default=False)] = None,
     include_draft: Annotated[bool, typer.Option("--include-draft", help="Also run draft and reviewed rules.")] = False,
 ) -> None:
     """Explain one case. --why CODE: the firings, facts and sources that led to the code. --why-not CODE:

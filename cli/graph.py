@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -30,21 +30,21 @@ class Format(str, Enum):
 def graph(
     view: Annotated[View, typer.Option("--view", help="rules: every fact, rule and recommendation; flow: the "
                                        "teaching flowchart derived from the rules.")] = View.rules,
-    format: Annotated[Optional[Format], typer.Option(
+    format: Annotated[Format | None, typer.Option(
         "--format", "-f", help="Output format (default: from the -o file's suffix, else dot).",
         show_default=False)] = None,
-    output: Annotated[Optional[Path], typer.Option(
+    output: Annotated[Path | None, typer.Option(
         "--output", "-o", metavar="FILE", show_default=False, help="Write to FILE instead of standard output.")] = None,
-    case: Annotated[Optional[str], typer.Option(
+    case: Annotated[str | None, typer.Option(
         "--case", metavar="CASE", show_default=False,
         help="Highlight the path this case takes (a case file, '-' for standard input); the rest is dimmed.")] = None,
-    focus: Annotated[Optional[str], typer.Option(
+    focus: Annotated[str | None, typer.Option(
         "--focus", metavar="CODE_OR_RULE", show_default=False,
         help="Keep one rule, code or fact and everything before and after it.")] = None,
-    category: Annotated[Optional[list[str]], typer.Option(
+    category: Annotated[list[str] | None, typer.Option(
         "--category", metavar="CAT", show_default=False,
         help="Keep the recommendations of this category (repeat for more) and what leads to them.")] = None,
-    kb: Annotated[Optional[Path], typer.Option(
+    kb: Annotated[Path | None, typer.Option(
         "--kb", metavar="DIR", show_default=False, help="Knowledge-base folder (default: the shipped KB).")] = None,
     include_draft: Annotated[bool, typer.Option("--include-draft", help="With --case: also run draft and "
                                                 "reviewed rules.")] = False,
@@ -90,7 +90,7 @@ def _trace(knowledge, case: str, include_draft: bool):
         return advisor.advise(data).trace
 
 
-def _write(data: bytes, output: Optional[Path], fmt: str, g) -> None:
+def _write(data: bytes, output: Path | None, fmt: str, g) -> None:
     if output is None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()

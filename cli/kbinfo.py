@@ -6,7 +6,7 @@ import json
 from datetime import date, timedelta
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -19,8 +19,8 @@ class KbFormat(str, Enum):
 
 
 def kb_info(
-    kb: Annotated[Optional[Path], typer.Option("--kb", help="Knowledge-base folder (default: the shipped KB).",
-                                               show_default=False)] = None,
+    kb: Annotated[Path | None, typer.Option("--kb", help="Knowledge-base folder (default: the shipped KB).",
+                                            show_default=False)] = None,
     within: Annotated[int, typer.Option("--within", min=0, help="Also list rules due for review within DAYS.")] = 30,
     format: Annotated[KbFormat, typer.Option("--format", "-f", help="Output format.")] = KbFormat.text,
 ) -> None:

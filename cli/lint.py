@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -19,8 +19,8 @@ class LintFormat(str, Enum):
 
 
 def lint(
-    kb: Annotated[Optional[Path], typer.Option("--kb", help="Knowledge-base folder (default: the shipped KB).",
-                                               show_default=False)] = None,
+    kb: Annotated[Path | None, typer.Option("--kb", help="Knowledge-base folder (default: the shipped KB).",
+                                            show_default=False)] = None,
     format: Annotated[LintFormat, typer.Option("--format", "-f", help="text, json, or github (workflow "
                                                "annotations).")] = LintFormat.text,
 ) -> None:
@@ -51,7 +51,8 @@ def witness_text(witness) -> str:
 def _summary(report) -> list[str]:
     kb = report.kb
     who = f"{kb.name} {kb.version} ({kb.digest[:19]})" if kb else report.root
-    counts = ", ".join(f"{n} {s}{'s' if n != 1 else ''}" for s in ("error", "warning", "info") for n in [report.count(s)])
+    counts = ", ".join(f"{n} {s}{'s' if n != 1 else ''}"
+                       for s in ("error", "warning", "info") for n in [report.count(s)])
     lines = [f"{who}: {counts}"]
     for label, s in report.searches:
         lines.append(f"space ({label}): {s.facts} facts, {s.full_size:,} cases at the boundaries; "
@@ -80,7 +81,8 @@ def render_json(report) -> str:
         "findings": [f.to_json() for f in report.findings],
         "summary": {s: report.count(s) for s in ("error", "warning", "info")},
         "space": [{"configuration": label, "facts": s.facts, "full_size": s.full_size, "evaluated": s.evaluated,
-                   "questions": s.questions, "proved": s.proved, "seconds": round(s.seconds, 3)} for label, s in report.searches],
+                   "questions": s.questions, "proved": s.proved, "seconds": round(s.seconds, 3)}
+                  for label, s in report.searches],
         "exit_code": report.exit_code,
     }
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

@@ -8,9 +8,8 @@ from . import advise as advise_cmd
 from . import diff as diff_cmd
 from . import explain as explain_cmd
 from . import graph as graph_cmd
-from . import kbinfo
+from . import kbinfo, testcmd
 from . import lint as lint_cmd
-from . import testcmd
 
 app = typer.Typer(
     name="clonus",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -13,15 +13,15 @@ _STATUS = {"passed": "ok", "failed": "FAIL", "error": "ERROR", "todo": "todo", "
 
 
 def rule_tests(
-    kb: Annotated[Optional[Path], typer.Option("--kb", help="Knowledge-base folder (default: the shipped KB).",
-                                               show_default=False)] = None,
+    kb: Annotated[Path | None, typer.Option("--kb", help="Knowledge-base folder (default: the shipped KB).",
+                                            show_default=False)] = None,
     show_coverage: Annotated[bool, typer.Option("--coverage", help="Show coverage per rule and per condition.")
                              ] = False,
-    min_coverage: Annotated[Optional[float], typer.Option(
+    min_coverage: Annotated[float | None, typer.Option(
         "--min-coverage", min=0, max=100, show_default=False,
         help="Fail when rule coverage or condition coverage (seen true and false) is below N percent.")] = None,
-    junit: Annotated[Optional[Path], typer.Option("--junit", help="Also write JUnit XML to FILE, for CI systems.",
-                                                  show_default=False, dir_okay=False)] = None,
+    junit: Annotated[Path | None, typer.Option("--junit", help="Also write JUnit XML to FILE, for CI systems.",
+                                               show_default=False, dir_okay=False)] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List every case, not only the failing ones.")
                        ] = False,
 ) -> None:
@@ -123,7 +123,7 @@ def junit_xml(run) -> str:
             ET.SubElement(case, "error", message=outcome.error or "").text = outcome.describe()
         elif outcome.status == "todo":
             ET.SubElement(case, "skipped", message="todo: a known gap, still failing")
-    for name, suite in suites.items():
+    for suite in suites.values():
         cases = list(suite)
         suite.set("tests", str(len(cases)))
         for kind in ("failure", "error", "skipped"):
