@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 from typing import Mapping
 
@@ -130,10 +131,18 @@ class Kb:
     synonyms: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: MappingProxyType({}))
 
     def rule(self, rule_id: str) -> Rule:
+        try:
+            return self._rules_by_id[rule_id]
+        except KeyError:
+            raise KeyError(rule_id) from None
+
+    @cached_property
+    def _rules_by_id(self) -> Mapping[str, Rule]:
+        """Rule id -> rule (the first, as ids are unique in a loaded KB); rule() is called per firing."""
+        index: dict[str, Rule] = {}
         for rule in self.rules:
-            if rule.id == rule_id:
-                return rule
-        raise KeyError(rule_id)
+            index.setdefault(rule.id, rule)
+        return MappingProxyType(index)
 
     def input_facts(self) -> list[FactDef]:
         return [f for f in self.facts.values() if f.origin == "input"]
