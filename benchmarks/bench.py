@@ -80,7 +80,8 @@ def floor_decide(f: Mapping[str, Any]) -> set[str]:
     daily, relief, per_day = f.get("daily_dose_mg"), f.get("relief"), f.get("doses_per_day")
     meds, egfr, dialysis = f.get("other_medications", ()), f.get("egfr"), f.get("dialysis", False)
     adult = age is not None and age >= 18 and drug == "baclofen" and route == "oral"
-    band = None if daily is None else "below_max" if daily < 80 else "at_max" if daily == 80 else "above_max"
+    band = None if daily is None else "implausibly_low" if daily < 5 else "below_max" if daily < 80 \
+        else "at_max" if daily == 80 else "above_max"
     blocked = failed = escalating = needs_alt = False
     if age is not None and age < 18:
         out.add("out_of_scope_pediatric")
@@ -112,6 +113,8 @@ def floor_decide(f: Mapping[str, Any]) -> set[str]:
             out.add("stroke_limited_benefit_caution")
         if age >= 65 and daily is not None and daily >= 30:
             out.add("older_adult_tolerance_limit_reached")
+        if band == "implausibly_low":
+            out.add("verify_dose_implausible")
         if relief == "inadequate" and band in ("at_max", "above_max"):
             out.add("no_escalation_at_max_dose")
             failed = True
@@ -215,7 +218,8 @@ def main() -> None:
     cases = [generated_case(rng, frequencies) for _ in range(args.cases)]
     parsed = [parse_case(kb, c) for c in cases]
     plain = [dict(c.facts) for c in parsed]
-    per_case("warm-up", parsed[:2000], lambda c: advisor.engine.evaluate(c.facts, c.absent))
+    for c in parsed[:2000]:  # warm-up
+        advisor.engine.evaluate(c.facts, c.absent)
     print(f"\n{args.cases:,} generated valid cases")
     per_case("advise (intake + engine + result + checks)", cases, advisor.advise)
     per_case("engine evaluation only", parsed, lambda c: advisor.engine.evaluate(c.facts, c.absent))
