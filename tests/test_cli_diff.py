@@ -48,7 +48,8 @@ def test_given_case_files_replace_the_default_cases(tmp_path):
     cases.mkdir()
     for name, dose in (("at-max.yaml", "20 mg"), ("below.yaml", "10 mg")):
         (cases / name).write_text(yaml.safe_dump({"patient": {"age": 50}, "medication": {
-            "drug": "baclofen", "dose": dose, "frequency": "qid"}, "response": {"relief": "inadequate"}}), encoding="utf-8")
+            "drug": "baclofen", "dose": dose, "frequency": "qid"}, "response": {"relief": "inadequate"}}),
+            encoding="utf-8")
     result = runner.invoke(app, ["diff", str(old), str(new), str(cases), "--format", "json"])
     assert result.exit_code == 0
     doc = json.loads(result.stdout)

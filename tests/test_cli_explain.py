@@ -67,7 +67,8 @@ def test_json_output_and_standard_input():
     doc = json.loads(result.stdout)
     assert doc["case"] == "-" and doc["refused"] is None
     [section] = doc["explanations"]
-    assert (section["code"], section["asked"], section["recommended"]) == ("consider_intrathecal_baclofen", "why-not", False)
+    assert (section["code"], section["asked"], section["recommended"]) == (
+        "consider_intrathecal_baclofen", "why-not", False)
     assert section["chains"][0]["rule"] == "next.intrathecal.generalized"
     assert section["chains"][0]["conditions"][0]["condition"] == "oral_baclofen_failed"
 

@@ -55,7 +55,8 @@ def test_warnings_alone_exit_0(tmp_path):
 def test_load_errors_are_findings(tmp_path):
     result = lint("--kb", str(build_kb(tmp_path, "load-error")))
     assert result.exit_code == 1
-    assert "error: CL001 load-error: broken.misspelt: when: unknown fact 'relif' (did you mean 'relief'?)" in result.stdout
+    assert ("error: CL001 load-error: broken.misspelt: when: unknown fact 'relif' (did you mean 'relief'?)"
+            in result.stdout)
     assert "space (" not in result.stdout  # a KB that does not load is not searched
 
 

@@ -42,7 +42,8 @@ PLANS = [
     ("odd-30-qid-unequal", 30, 4, [OLDER], 35, 35, "5 mg, 10 mg, 10 mg and 10 mg, every 6 hours (35 mg/day)"),
     # the current four doses are kept, in whole tablets, none above 20 mg
     ("qid-60-keeps-qid", 60, 4, [], 65, 75, "15 mg, 20 mg, 20 mg and 20 mg, every 6 hours (75 mg/day)"),
-    ("tid-60-moves-to-qid-above-20-mg-doses", 60, 3, [], 65, 75, "15 mg, 20 mg, 20 mg and 20 mg, every 6 hours (75 mg/day)"),
+    ("tid-60-moves-to-qid-above-20-mg-doses", 60, 3, [], 65, 75,
+     "15 mg, 20 mg, 20 mg and 20 mg, every 6 hours (75 mg/day)"),
 ]
 
 

@@ -16,7 +16,8 @@ KB = load_kb(default_kb_dir())  # the cases are the parameters, so they are read
 
 
 def _param(test):
-    marks = [pytest.mark.xfail(reason=f"todo: a known gap ({test.file}:{test.line})", strict=False)] if test.todo else []
+    marks = ([pytest.mark.xfail(reason=f"todo: a known gap ({test.file}:{test.line})", strict=False)]
+             if test.todo else [])
     return pytest.param(test, id=case_id(test), marks=marks)
 
 

@@ -50,9 +50,11 @@ def test_the_cases_a_change_affects_show_codes_gained_and_lost(mini_pair):
 def test_a_version_bump_and_new_conclusions_are_reported(mini_pair):
     old_dir, new_dir = mini_pair
     rules = new_dir / "rules" / "dosing.yaml"
-    plant(rules, "  - id: dose.maintain\n    title: Maintain when relief is adequate\n    status: approved\n    version: 1",
+    plant(rules,
+          "  - id: dose.maintain\n    title: Maintain when relief is adequate\n    status: approved\n    version: 1",
           "  - id: dose.maintain\n    title: Maintain when relief is adequate\n    status: approved\n    version: 2")
-    plant(rules, "      recommend: [maintain_current_dose]\n", "      recommend: [maintain_current_dose, out_of_scope_drug_route]\n")
+    plant(rules, "      recommend: [maintain_current_dose]\n",
+          "      recommend: [maintain_current_dose, out_of_scope_drug_route]\n")
     [change] = rule_changes(load_kb(old_dir), load_kb(new_dir))
     assert change.conclusions == ("+ recommend out_of_scope_drug_route",)
     assert change.metadata == ("version: 1 -> 2",)

@@ -116,7 +116,8 @@ def test_conflict_witness_reproduces_in_the_engine(tmp_path):
     root = build_kb(tmp_path, "conflict")
     [finding] = lint(root, TODAY).findings
     assert "increase_baclofen and maintain_current_dose" in finding.message
-    with Advisor(load_kb(root)) as advisor, pytest.raises(SafetyError, match="increase_baclofen and maintain_current_dose"):
+    with (Advisor(load_kb(root)) as advisor,
+          pytest.raises(SafetyError, match="increase_baclofen and maintain_current_dose")):
         advisor.advise(finding.witness)
 
 

@@ -265,8 +265,8 @@ BROKEN = [
     ("dose-plan-unknown-key", "rules/dosing.yaml", "id: baclofen.escalate.below-max",
      "ceiling_daily_mg: 80", "ceiling_daily_mg: 80\n        ceiling_mg: 100",
      "{file}:{next_line}: baclofen.escalate.below-max: then.dose_plan.ceiling_mg: unknown field "
-     "(did you mean 'ceiling_daily_mg'?); allowed: drug, daily_dose_fact, doses_per_day_fact, step_min_mg, step_max_mg, ceiling_daily_mg, max_single_dose_mg, "
-     "divided_doses, dose_steps_mg"),
+     "(did you mean 'ceiling_daily_mg'?); allowed: drug, daily_dose_fact, doses_per_day_fact, step_min_mg, "
+     "step_max_mg, ceiling_daily_mg, max_single_dose_mg, divided_doses, dose_steps_mg"),
     ("limit-dose-plan-key", "rules/precautions.yaml", "id: caution.respiratory",
      "limit_dose_plan: {step_max_mg: 5}", "limit_dose_plan: {step_max: 5}",
      "{file}:{line}: caution.respiratory: then.limit_dose_plan.step_max: allowed: step_max_mg with a positive number"),

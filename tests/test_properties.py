@@ -9,12 +9,10 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clonus.engine.errors import SafetyError
 from clonus.engine.loader import default_kb_dir
 
 NOTATIONS = yaml.safe_load((default_kb_dir() / "notations.yaml").read_text(encoding="utf-8"))

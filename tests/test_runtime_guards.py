@@ -387,7 +387,7 @@ def test_stratified_negation_matches_brute_force_in_every_order(kb_copy):
     plan = make_plan(kb)
     assert plan.rule_strata["t.outcome"] == 1 and plan.rule_strata["t.second"] == 2
     compiled = compile_plan(plan)
-    cases = [dict(zip(INPUTS, bits)) for bits in itertools.product((False, True), repeat=len(INPUTS))]
+    cases = [dict(zip(INPUTS, bits, strict=True)) for bits in itertools.product((False, True), repeat=len(INPUTS))]
     with Engine(compiled) as plain:
         size = len(plain._input_documents("0", cases[0], set()))
     assert size == 1 + len(INPUTS)  # the sentinel and the four facts the rules read
@@ -407,7 +407,7 @@ def test_stratified_negation_matches_brute_force_in_every_order(kb_copy):
 
 def test_stratified_negation_matches_brute_force_for_every_rule_order(kb_copy):
     kb = load_kb(write_rules(kb_copy, NEGATION_RULES, NEGATION_FACTS))
-    cases = [dict(zip(INPUTS, bits)) for bits in itertools.product((False, True), repeat=len(INPUTS))]
+    cases = [dict(zip(INPUTS, bits, strict=True)) for bits in itertools.product((False, True), repeat=len(INPUTS))]
     for rules in itertools.permutations(kb.rules):  # rule order is durable's registration (agenda) order
         with Engine(compile_plan(make_plan(dataclasses.replace(kb, rules=rules)))) as engine:
             for case in cases:

@@ -50,7 +50,8 @@ def test_enum_boolean_words_and_text(shipped_kb):
     assert fact_values(shipped_kb, facts["sleep_apnea"], []) == ["none_known", "suspected", "untreated", "treated"]
     assert fact_values(shipped_kb, facts["spasticity"], []) == ["focal", "generalized", None]
     assert fact_values(shipped_kb, facts["dialysis"], []) == [False, True]  # absent is false: never absent
-    assert fact_values(shipped_kb, facts["other_medications"], _atoms("other_medications has a", "other_medications lacks b")) \
+    assert fact_values(shipped_kb, facts["other_medications"],
+                       _atoms("other_medications has a", "other_medications lacks b")) \
         == [(), ("a",), ("b",), ("a", "b")]
     assert fact_values(shipped_kb, facts["drug"], _atoms("drug == baclofen", "drug != other")) == \
         ["baclofen", "other", "other1", None]

@@ -83,7 +83,8 @@ def test_why_not_a_missing_input_is_unknown_not_false(advisor):
 
 
 def test_why_not_a_draft_rule_says_it_did_not_run(kb_copy):
-    plant(kb_copy / "rules" / "safety.yaml", "  - id: safety.no-abrupt-stop\n    title: Never stop baclofen abruptly\n    status: approved",
+    plant(kb_copy / "rules" / "safety.yaml",
+          "  - id: safety.no-abrupt-stop\n    title: Never stop baclofen abruptly\n    status: approved",
           "  - id: safety.no-abrupt-stop\n    title: Never stop baclofen abruptly\n    status: draft")
     with Advisor(load_kb(kb_copy)) as adv:
         _, [chain] = _explain(adv, reference_case(), "warn_no_abrupt_discontinuation", False)
