@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .compiler import compile_plan
 from .doseplan import DosePlan, make_dose_plan
@@ -30,13 +31,13 @@ class Advisor:
         self._code_order = {code: i for i, code in enumerate(kb.codes)}
 
     @classmethod
-    def from_dir(cls, root: Path | str | None = None, include_draft: bool = False) -> "Advisor":
+    def from_dir(cls, root: Path | str | None = None, include_draft: bool = False) -> Advisor:
         return cls(load_kb(root), include_draft)
 
     def close(self) -> None:
         self.engine.close()
 
-    def __enter__(self) -> "Advisor":
+    def __enter__(self) -> Advisor:
         return self
 
     def __exit__(self, *exc: object) -> None:

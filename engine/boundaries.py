@@ -10,9 +10,9 @@ are chosen so the product hits its own thresholds exactly.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Iterable, Mapping, Sequence
 
 from .conditions import Atom, Value, holds
 from .model import FactDef, Kb, Rule

@@ -9,9 +9,10 @@ more than once for one match).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from .conditions import Atom
 from .errors import KbError, Problem

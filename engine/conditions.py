@@ -51,7 +51,7 @@ class Atom:
     op: str
     value: Value = None
 
-    def negated(self) -> "Atom":
+    def negated(self) -> Atom:
         if self.op == "==" and isinstance(self.value, bool):
             return Atom(self.fact, "==", not self.value)
         return Atom(self.fact, NEGATION[self.op], self.value)
@@ -68,17 +68,17 @@ class Atom:
 
 @dataclass(frozen=True)
 class All:
-    items: tuple["Node", ...]
+    items: tuple[Node, ...]
 
 
 @dataclass(frozen=True)
 class Any_:
-    items: tuple["Node", ...]
+    items: tuple[Node, ...]
 
 
 @dataclass(frozen=True)
 class Not:
-    item: "Node"
+    item: Node
 
 
 Node = Union[Atom, All, Any_, Not]

@@ -6,9 +6,10 @@ arithmetic, in Decimal so that 0.015 g x 1000 is exactly 15 mg.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from .errors import SafetyError
 

@@ -15,8 +15,9 @@ follows the same conventions, so the filters, the overlay and every export work 
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from pathlib import PurePath
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 from .conditions import Atom, format_value
 from .errors import ClonusError
@@ -34,7 +35,7 @@ class GraphError(ClonusError):
     """A graph request names something the KB or the view does not have (a view, a focus, a category)."""
 
 
-def build_view(kb: Kb, view: str = "rules") -> "nx.DiGraph":
+def build_view(kb: Kb, view: str = "rules") -> nx.DiGraph:
     """The graph of one view: `rules` (the dependency graph) or `flow` (the teaching flowchart)."""
     if view == "rules":
         return build_graph(kb)
@@ -45,7 +46,7 @@ def build_view(kb: Kb, view: str = "rules") -> "nx.DiGraph":
     raise GraphError(f"unknown view {view!r}{_suggest(view, VIEWS)}; use one of {', '.join(VIEWS)}")
 
 
-def build_graph(kb: Kb) -> "nx.DiGraph":
+def build_graph(kb: Kb) -> nx.DiGraph:
     """Every fact a rule reads or asserts, every rule and every recommendation, with what links them."""
     import networkx as nx
 
@@ -178,7 +179,7 @@ def atom_text(fact: FactDef, atom: Atom) -> str:
 
 # -- filters --------------------------------------------------------------------------------------------
 
-def focus(g: "nx.DiGraph", target: str) -> "nx.DiGraph":
+def focus(g: nx.DiGraph, target: str) -> nx.DiGraph:
     """Keep the nodes that stand for `target` (a rule id, a code or a fact), their ancestors and descendants."""
     import networkx as nx
 
@@ -196,7 +197,7 @@ def focus(g: "nx.DiGraph", target: str) -> "nx.DiGraph":
     return _subgraph(g, keep)
 
 
-def filter_categories(g: "nx.DiGraph", categories: Iterable[str]) -> "nx.DiGraph":
+def filter_categories(g: nx.DiGraph, categories: Iterable[str]) -> nx.DiGraph:
     """Keep the recommendations of these categories and everything that leads to them."""
     import networkx as nx
 
@@ -213,7 +214,7 @@ def filter_categories(g: "nx.DiGraph", categories: Iterable[str]) -> "nx.DiGraph
     return _subgraph(g, keep)
 
 
-def _subgraph(g: "nx.DiGraph", keep: set) -> "nx.DiGraph":
+def _subgraph(g: nx.DiGraph, keep: set) -> nx.DiGraph:
     """The induced subgraph, in the original node and edge order (so output stays deterministic)."""
     import networkx as nx
 
@@ -226,7 +227,7 @@ def _subgraph(g: "nx.DiGraph", keep: set) -> "nx.DiGraph":
 
 # -- the path of one case -------------------------------------------------------------------------------
 
-def overlay_case(g: "nx.DiGraph", trace: Iterable["TraceEntry"]) -> "nx.DiGraph":
+def overlay_case(g: nx.DiGraph, trace: Iterable[TraceEntry]) -> nx.DiGraph:
     """Mark what a case's firings touched `highlight = on` and everything else `off` (drawn dimmed).
 
     Rules view: the fired rules, the facts they matched (with the case's value), what they asserted and
@@ -249,7 +250,7 @@ def overlay_case(g: "nx.DiGraph", trace: Iterable["TraceEntry"]) -> "nx.DiGraph"
     return out
 
 
-def _rules_path(g: "nx.DiGraph", firings: tuple["TraceEntry", ...]) -> tuple[set, set]:
+def _rules_path(g: nx.DiGraph, firings: tuple[TraceEntry, ...]) -> tuple[set, set]:
     nodes: set[str] = set()
     edges: set[tuple[str, str]] = set()
     for firing in firings:

@@ -12,8 +12,23 @@ import re
 from typing import Any
 
 from .graph_style import (
-    DERIVED_FILL, DIM_FILL, DIM_INK, DIM_LINE, FONT, INK, ON, SEVERITY_MARK, SEVERITY_PENWIDTH, STATE_FILL,
-    category_colours, is_dim, is_on, legend_rows, tag, title, wrap,
+    DERIVED_FILL,
+    DIM_FILL,
+    DIM_INK,
+    DIM_LINE,
+    FONT,
+    INK,
+    ON,
+    SEVERITY_MARK,
+    SEVERITY_PENWIDTH,
+    STATE_FILL,
+    category_colours,
+    is_dim,
+    is_on,
+    legend_rows,
+    tag,
+    title,
+    wrap,
 )
 
 LEGEND_ID = "clonus_legend"

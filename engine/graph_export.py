@@ -19,7 +19,18 @@ from typing import Any
 
 from .graph import GraphError
 from .graph_style import (
-    DIM_FILL, DIM_INK, DIM_LINE, INK, ON, SEVERITY_MARK, category_colours, is_dim, is_on, legend_rows, tag, title,
+    DIM_FILL,
+    DIM_INK,
+    DIM_LINE,
+    INK,
+    ON,
+    SEVERITY_MARK,
+    category_colours,
+    is_dim,
+    is_on,
+    legend_rows,
+    tag,
+    title,
 )
 
 FORMATS = ("dot", "mermaid", "graphml", "json", "svg", "png", "html")

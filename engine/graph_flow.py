@@ -41,7 +41,7 @@ class _Point:
     """A place in a decision tree: the questions asked next and the paths that end here."""
 
     keys: list[str] = field(default_factory=list)
-    questions: dict[str, "_Question"] = field(default_factory=dict)
+    questions: dict[str, _Question] = field(default_factory=dict)
     leaves: list[tuple[str, tuple[tuple[Atom, ...], ...], str]] = field(default_factory=list)
 
 
@@ -122,7 +122,7 @@ class _Shape:
         return _Placed(rule, f"{rule.id}#{index}", anchor, tuple((f, tuple(a)) for f, a in groups.items()))
 
 
-def build_flow(kb: Kb) -> "nx.DiGraph":
+def build_flow(kb: Kb) -> nx.DiGraph:
     """The teaching flowchart of a KB (see the module docstring for how it is derived)."""
     import networkx as nx
 
@@ -183,7 +183,7 @@ def _grow(root: _Point, item: _Placed, targets: tuple[str, ...], deciding: set[s
 class _Emitter:
     """Turns the decision trees into nodes and edges, in a fixed order (so the output is deterministic)."""
 
-    def __init__(self, kb: Kb, shape: _Shape, g: "nx.DiGraph"):
+    def __init__(self, kb: Kb, shape: _Shape, g: nx.DiGraph):
         self.kb, self.shape, self.g = kb, shape, g
         self.counters: dict[str, int] = {}
 

@@ -8,7 +8,8 @@ severity (!! critical, ! warning), the kinds of node differ by shape, and precau
 from __future__ import annotations
 
 import textwrap
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 # Assigned to categories in the KB's order (codes.yaml); light enough for black text.
 PALETTE = ("#a6cee3", "#fb9a99", "#b2df8a", "#fdbf6f", "#ffff99", "#cab2d6",

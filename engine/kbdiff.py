@@ -9,9 +9,10 @@ not is pointed out. Cases run under each KB with its own Advisor.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from .advice import Advisor
 from .conditions import atoms, format_value

@@ -19,10 +19,11 @@ CL303 rule-never-fires.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from .boundaries import all_hold, contradiction
 from .conditions import All, Any_, Atom, Node, atoms, to_dnf

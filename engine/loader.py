@@ -14,8 +14,18 @@ from typing import Any
 from . import conditions as cond
 from .errors import KbError, Problem
 from .model import (
-    FACT_ORIGINS, FACT_TYPES, GRADES, SEVERITIES, STATUSES,
-    CodeDef, FactDef, Kb, Recommend, Rule, RuleTest, SourceDef,
+    FACT_ORIGINS,
+    FACT_TYPES,
+    GRADES,
+    SEVERITIES,
+    STATUSES,
+    CodeDef,
+    FactDef,
+    Kb,
+    Recommend,
+    Rule,
+    RuleTest,
+    SourceDef,
 )
 from .yamlsource import LineDict, LineList, read_yaml
 

@@ -8,9 +8,9 @@ could assert it has run: stratified negation-as-failure, computed here.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Mapping
 
 from .model import Kb, Rule
 

@@ -113,7 +113,7 @@ def render_trace_text(result: Result) -> list[str]:
 
 
 def render_markdown(result: Result, kb: Kb, explain: bool = False) -> str:
-    lines = [f"# clonus advice", "", f"*KB {result.kb_name} {result.kb_version} ({result.kb_digest})*", ""]
+    lines = ["# clonus advice", "", f"*KB {result.kb_name} {result.kb_version} ({result.kb_digest})*", ""]
     if result.draft_rules_fired or result.include_draft:
         lines += ["> **Draft knowledge included**: rules not yet approved may have produced this advice.", ""]
     lines += [f"**Case:** {case_line(result)}", ""]

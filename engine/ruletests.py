@@ -9,9 +9,10 @@ no rule asserted is false, as the engine reads it. Tests run with every rule, wh
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from .advice import Advisor
 from .conditions import Atom, atoms, holds

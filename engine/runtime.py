@@ -21,8 +21,9 @@ import copy
 import itertools
 import json
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from .compiler import SENTINEL_FACT, SENTINEL_RULE, CompiledRuleset, word_key
 from .errors import EngineError
@@ -252,7 +253,7 @@ class Engine:
             self._closed = True
             self._dre.delete_ruleset(self._ruleset._handle)
 
-    def __enter__(self) -> "Engine":
+    def __enter__(self) -> Engine:
         return self
 
     def __exit__(self, *exc: object) -> None:

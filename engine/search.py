@@ -18,8 +18,9 @@ from __future__ import annotations
 import itertools
 import re
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from .advice import Advisor
 from .boundaries import contradiction

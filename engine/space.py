@@ -18,8 +18,8 @@ question at a time (a pair of excluded codes, the gap check) with exact reductio
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 from .boundaries import Dimension, Point, atoms_by_fact, dimensions, signature
 from .conditions import Atom, Value, holds

@@ -11,8 +11,9 @@ case and its result; the CLI renders them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from .conditions import Atom, format_value
 from .errors import SafetyError
@@ -39,7 +40,7 @@ class Answer:
     refused: str | None = None
 
 
-def answer(advisor: "Advisor", case: Case) -> Answer:
+def answer(advisor: Advisor, case: Case) -> Answer:
     """The advisor's answer to a case, or, when the runtime refuses it, the engine's firings as they were."""
     try:
         result = advisor.advise_case(case)
@@ -61,7 +62,7 @@ class Seen:
     line: int
     holds: bool | None
     value: str
-    behind: tuple["Chain", ...] = ()
+    behind: tuple[Chain, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {"condition": self.condition, "line": self.line, "holds": self.holds, "value": self.value,
