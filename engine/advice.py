@@ -49,9 +49,9 @@ class Advisor:
 
     def advise_case(self, case: Case) -> Result:
         evaluation = self.engine.evaluate(case.facts, case.absent)
-        recommendations, trace = self._recommendations(evaluation)
-        plan = self._dose_plan(evaluation, case, {r.code for r in recommendations})
-        recommendations = tuple(self._fill_text(r, plan) for r in recommendations)
+        unfilled, trace = self._recommendations(evaluation)
+        plan = self._dose_plan(evaluation, case, {r.code for r in unfilled})
+        recommendations = tuple(self._fill_text(r, plan) for r in unfilled)
         missing = self._missing(evaluation)
         result = Result(
             recommendations=recommendations, dose_plan=plan, missing=missing, facts=dict(case.facts),
@@ -101,18 +101,18 @@ class Advisor:
         return recs, tuple(trace)
 
     def _dose_plan(self, evaluation: Evaluation, case: Case, codes: set[str]) -> DosePlan | None:
-        planners = [self.kb.rule(f.rule) for f in evaluation.firings if self.kb.rule(f.rule).dose_plan]
+        fired = [self.kb.rule(f.rule) for f in evaluation.firings]
+        planners = [(r, r.dose_plan) for r in fired if r.dose_plan]
         if not planners:
             return None
-        rule = planners[0]
-        limits = [(self.kb.rule(f.rule).id, self.kb.rule(f.rule).dose_limits)
-                  for f in evaluation.firings if self.kb.rule(f.rule).dose_limits]
-        limits = list(dict.fromkeys((rid, tuple(sorted(l.items()))) for rid, l in limits))
-        daily = case.facts.get(rule.dose_plan["daily_dose_fact"])
-        per_day = case.facts.get(rule.dose_plan["doses_per_day_fact"])
+        rule, spec = planners[0]
+        limiting = [(r.id, r.dose_limits) for r in fired if r.dose_limits]
+        limits = list(dict.fromkeys((rid, tuple(sorted(lim.items()))) for rid, lim in limiting))
+        daily = case.facts.get(str(spec["daily_dose_fact"]))  # fact names: the loader checked both
+        per_day = case.facts.get(str(spec["doses_per_day_fact"]))
         if daily is None or per_day is None:
             raise SafetyError(f"rule {rule.id} made a dose plan without a known daily dose and frequency")
-        return make_dose_plan(daily, per_day, rule.dose_plan, [(rid, dict(l)) for rid, l in limits], rule.id)
+        return make_dose_plan(daily, per_day, spec, [(rid, dict(lim)) for rid, lim in limits], rule.id)
 
     def _fill_text(self, rec: Recommendation, plan: DosePlan | None) -> Recommendation:
         if plan is None or "{" not in rec.text:
@@ -173,7 +173,8 @@ def check_invariants(kb: Kb, result: Result) -> None:
     limit = kb.safety_limits.get(plan.drug)
     if limit is None:
         raise SafetyError(f"no safety limit is declared for {plan.drug}; refusing to propose a dose")
-    if plan.ceiling_daily_mg > limit or plan.next_max_mg > plan.ceiling_daily_mg or plan.regimen_daily_mg > plan.next_max_mg:
+    if (plan.ceiling_daily_mg > limit or plan.next_max_mg > plan.ceiling_daily_mg
+            or plan.regimen_daily_mg > plan.next_max_mg):
         raise SafetyError(f"dose plan above the ceiling ({plan.next_max_mg} mg/day, limit {limit})")
     if not (plan.current_daily_mg < plan.next_min_mg and plan.current_daily_mg < plan.regimen_daily_mg):
         raise SafetyError("dose plan does not increase the dose")

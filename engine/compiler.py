@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from .conditions import Atom
+from .conditions import Atom, listed
 from .errors import KbError, Problem
 from .plan import Plan
 
@@ -51,9 +51,9 @@ def _test(atom: Atom) -> dict:
     if atom.op == "==":
         return {"v": atom.value}
     if atom.op == "in":
-        return {"$or": [{"v": v} for v in atom.value]}
+        return {"$or": [{"v": v} for v in listed(atom)]}
     if atom.op == "not in":
-        return {"$and": [{"$neq": {"v": v}} for v in atom.value]}
+        return {"$and": [{"$neq": {"v": v}} for v in listed(atom)]}
     return {_COMPARE[atom.op]: {"v": atom.value}}
 
 

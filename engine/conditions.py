@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Union
+from typing import Any
 
 # Each operator and the one that negates it (for pushing `not` down to single conditions).
 NEGATION = {
@@ -27,8 +27,8 @@ NEGATION = {
 COMPARISONS = ("<", "<=", ">", ">=")
 MAX_DISJUNCTS = 32
 
-Scalar = Union[int, float, bool, str]
-Value = Union[Scalar, tuple, None]
+Scalar = int | float | bool | str
+Value = Scalar | tuple | None
 
 _WORD = r"[A-Za-z_][A-Za-z0-9_.\-]*"
 _NUMBER = r"-?\d+(?:\.\d+)?"
@@ -81,7 +81,7 @@ class Not:
     item: Node
 
 
-Node = Union[Atom, All, Any_, Not]
+Node = Atom | All | Any_ | Not
 
 
 def format_value(value: Value) -> str:
@@ -101,6 +101,13 @@ def _parse_scalar(text: str) -> Scalar:
     if re.fullmatch(_WORD, text):
         return text
     raise ConditionSyntaxError(f"cannot read value {text!r}: use a number, true/false or a word")
+
+
+def listed(atom: Atom) -> tuple[Value, ...]:
+    """The values of an `in` / `not in` atom, which the parser always gives as a tuple."""
+    if not isinstance(atom.value, tuple):
+        raise TypeError(f"'{atom}': '{atom.op}' needs a list of values")
+    return atom.value
 
 
 def _parse_value(op: str, text: str) -> Value:
@@ -205,12 +212,16 @@ def holds(atom: Atom, value: Value, known: bool) -> bool | None:
         )
     if op == "!=":
         return not holds(Atom(atom.fact, "==", target), value, known)
+    # The loader has checked that the operator suits the fact's type (numbers are ordered, lists hold
+    # values); the operands are dynamic past that check, so Any here rather than the Value union.
+    left: Any = value
+    right: Any = target
     if op in COMPARISONS:
-        return {"<": value < target, "<=": value <= target, ">": value > target, ">=": value >= target}[op]
+        return {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}[op]
     if op == "in":
-        return value in target
+        return left in right
     if op == "not in":
-        return value not in target
+        return left not in right
     if op == "has":
-        return target in value
-    return target not in value  # lacks
+        return right in left
+    return right not in left  # lacks

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .conditions import Atom, format_value
+from .conditions import Atom, format_value, listed
 from .model import FactDef, Kb
 
 _OP_TEXT = {"<": "is below", "<=": "is at most", ">": "is above", ">=": "is at least", "!=": "is not"}
@@ -36,5 +36,5 @@ def describe(kb: Kb, atom: Atom, value: Any) -> str:
         return f"{label} is {shown}"
     if atom.op in ("in", "not in"):
         verb = "is one of" if atom.op == "in" else "is none of"
-        return f"{label} is {shown} ({verb} {', '.join(format_value(v) for v in atom.value)})"
+        return f"{label} is {shown} ({verb} {', '.join(format_value(v) for v in listed(atom))})"
     return f"{label} {shown} {_OP_TEXT[atom.op]} {_with_unit(fact, atom.value)}"

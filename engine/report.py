@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .doseplan import DosePlan
 from .model import Kb
 from .result import Recommendation, Result
 
@@ -75,9 +76,10 @@ def render_text(result: Result, kb: Kb, explain: bool = False) -> str:
 
 def _text_item(rec: Recommendation, result: Result, explain: bool) -> list[str]:
     out = [f"{_MARK[rec.severity]} {rec.text}"]
-    if _carries_plan(rec, result):
-        p = result.dose_plan
-        limited = f"; steps limited to {_num(p.step_max_mg)} mg/day by {', '.join(p.limited_by)}" if p.limited_by else ""
+    p = _plan_under(rec, result)
+    if p is not None:
+        limited = (f"; steps limited to {_num(p.step_max_mg)} mg/day by {', '.join(p.limited_by)}"
+                   if p.limited_by else "")
         out.append(f"   Dose plan: {_num(p.current_daily_mg)} -> {_num(p.next_min_mg)}-{_num(p.next_max_mg)} mg/day, "
                    f"ceiling {_num(p.ceiling_daily_mg)} mg/day; regimen {p.regimen}{limited}")
     out.append(f"   [{rec.code}; rule {rec.rule}; sources {', '.join(rec.sources)}]")
@@ -87,10 +89,12 @@ def _text_item(rec: Recommendation, result: Result, explain: bool) -> list[str]:
     return out
 
 
-def _carries_plan(rec: Recommendation, result: Result) -> bool:
-    """The dose plan is shown under the first recommendation of the rule that made it."""
+def _plan_under(rec: Recommendation, result: Result) -> DosePlan | None:
+    """The dose plan if it is shown under this recommendation: the first one of the rule that made it."""
     plan = result.dose_plan
-    return bool(plan) and next((r for r in result.recommendations if plan.rule in r.rules), None) is rec
+    if plan and next((r for r in result.recommendations if plan.rule in r.rules), None) is rec:
+        return plan
+    return None
 
 
 def _sources_text(result: Result, kb: Kb) -> list[str]:
@@ -124,8 +128,8 @@ def render_markdown(result: Result, kb: Kb, explain: bool = False) -> str:
         for rec in recs:
             badge = {"critical": "**[critical]** ", "warning": "**[warning]** ", "info": ""}[rec.severity]
             lines.append(f"- {badge}{rec.text} `{rec.code}` (rule `{rec.rule}`; {', '.join(rec.sources)})")
-            if _carries_plan(rec, result):
-                p = result.dose_plan
+            p = _plan_under(rec, result)
+            if p is not None:
                 lines.append(f"  - Dose plan: {_num(p.current_daily_mg)} → {_num(p.next_min_mg)}–{_num(p.next_max_mg)} "
                              f"mg/day (ceiling {_num(p.ceiling_daily_mg)} mg/day); {p.regimen}")
             if explain:
