@@ -108,16 +108,22 @@ class Engine:
         self._closed = False
 
     # -- actions -----------------------------------------------------------------------------------
+    def _current(self) -> _Run:
+        """The evaluation in progress: actions run only inside evaluate(), which sets it."""
+        if self._run is None:
+            raise EngineError("a rule action ran outside evaluate()")
+        return self._run
+
     def _action(self, durable_name: str):
         if durable_name == SENTINEL_RULE:
             def sentinel(c) -> None:
-                self._run.sentinel_ran = True
+                self._current().sentinel_ran = True
             return sentinel
         rule_id, alternative = self._compiled.targets[durable_name]
         rule = self._plan.kb.rule(rule_id)
 
         def run(c) -> None:
-            state = self._run
+            state = self._current()
             try:
                 docs = sorted(c._m.values(), key=lambda d: d["fact"])
                 matched = tuple((d["fact"], _thaw(d.get("v")) if d.get("known") else None) for d in docs)
