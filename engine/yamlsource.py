@@ -106,11 +106,11 @@ def _build(loader: _LineLoader, node: yaml.Node, memo: dict[int, Any]) -> Any:
     build = lambda child: _build(loader, child, memo)  # noqa: E731 - a closure over memo
     if type(node) is yaml.MappingNode and node.tag == _MAP_TAG:
         loader.flatten_mapping(node)
-        result = memo[id(node)] = LineDict()
-        return _fill_mapping(node, result, build)
+        mapping = memo[id(node)] = LineDict()
+        return _fill_mapping(node, mapping, build)
     if type(node) is yaml.SequenceNode and node.tag == _SEQ_TAG:
-        result = memo[id(node)] = LineList()
-        return _fill_sequence(node, result, build)
+        sequence = memo[id(node)] = LineList()
+        return _fill_sequence(node, sequence, build)
     return loader.construct_object(node, deep=True)
 
 
