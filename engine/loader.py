@@ -9,7 +9,7 @@ import re
 from datetime import date
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeGuard
 
 from . import conditions as cond
 from .errors import KbError, Problem
@@ -66,7 +66,7 @@ def _package_kb() -> Path:
     return Path(clonus.kb.__path__[0])
 
 
-def suggest(name: str, choices) -> str:
+def suggest(name: object, choices) -> str:
     close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=0.7)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -92,7 +92,8 @@ def load_kb(root: Path | str | None = None) -> Kb:
     docs: dict[str, Any] = {}
     rule_files = sorted(p for p in (root / "rules").glob("*.yaml") if not p.name.endswith(".tests.yaml"))
     test_files = sorted((root / "rules").glob("*.tests.yaml"))
-    for path in [root / n for n in ("kb.yaml", "facts.yaml", "codes.yaml", "sources.yaml", "notations.yaml")] + rule_files + test_files:
+    core = [root / n for n in ("kb.yaml", "facts.yaml", "codes.yaml", "sources.yaml", "notations.yaml")]
+    for path in core + rule_files + test_files:
         display = _display(path)
         try:
             digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
@@ -144,7 +145,7 @@ def _display(path: Path) -> str:
 
 def _mapping(doc: Any, file: str, out: _Collector, key: str | None = None) -> LineDict:
     node = doc.get(key) if key and isinstance(doc, dict) else doc
-    if not isinstance(node, dict):
+    if not isinstance(node, LineDict):
         line = doc.line if isinstance(doc, (LineDict, LineList)) else 1
         out.add(file, line, None, key, "expected a mapping")
         empty = LineDict()
@@ -160,7 +161,7 @@ def _unknown_keys(node: LineDict, allowed, file: str, rule: str | None, out: _Co
                     f"unknown field{suggest(key, allowed)}; allowed: {', '.join(allowed)}")
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
@@ -168,7 +169,7 @@ def _load_facts(doc: Any, file: str, out: _Collector) -> dict[str, FactDef]:
     facts: dict[str, FactDef] = {}
     for name, spec in _mapping(doc, file, out, "facts").items():
         line = doc["facts"].line_of(name)
-        if not isinstance(spec, dict):
+        if not isinstance(spec, LineDict):
             out.add(file, line, None, name, "a fact is a mapping of its properties")
             continue
         _unknown_keys(spec, FACT_KEYS, file, None, out, f"{name}.")
@@ -210,7 +211,8 @@ def _load_facts(doc: Any, file: str, out: _Collector) -> dict[str, FactDef]:
     for fact in facts.values():
         for part in fact.product_of:
             if part not in facts:
-                out.add(file, fact.line, None, f"{fact.name}.product_of", f"unknown fact {part!r}{suggest(part, facts)}")
+                out.add(file, fact.line, None, f"{fact.name}.product_of",
+                        f"unknown fact {part!r}{suggest(part, facts)}")
     return facts
 
 
@@ -218,12 +220,12 @@ def _load_codes(doc: Any, file: str, out: _Collector) -> tuple[dict[str, CodeDef
     codes: dict[str, CodeDef] = {}
     categories = _mapping(doc, file, out, "categories")
     for category, members in categories.items():
-        if not isinstance(members, dict):
+        if not isinstance(members, LineDict):
             out.add(file, categories.line_of(category), None, category, "a category maps codes to their definitions")
             continue
         for code, spec in members.items():
             line = members.line_of(code)
-            if not isinstance(spec, dict):
+            if not isinstance(spec, LineDict):
                 out.add(file, line, None, code, "a code is a mapping with severity, title and text")
                 continue
             _unknown_keys(spec, ("severity", "title", "text"), file, None, out, f"{code}.")
@@ -243,7 +245,7 @@ def _load_sources(doc: Any, file: str, out: _Collector) -> dict[str, SourceDef]:
     sources: dict[str, SourceDef] = {}
     for sid, spec in _mapping(doc, file, out, "sources").items():
         line = doc["sources"].line_of(sid)
-        if not isinstance(spec, dict):
+        if not isinstance(spec, LineDict):
             out.add(file, line, None, sid, "a source is a mapping")
             continue
         _unknown_keys(spec, ("title", "publisher", "year", "url", "grade"), file, None, out, f"{sid}.")
@@ -262,13 +264,15 @@ def _load_notations(doc: Any, file: str, out: _Collector) -> tuple[dict[str, int
     freqs: dict[str, int] = {}
     for spelling, per_day in _mapping(doc, file, out, "frequencies").items():
         if not isinstance(per_day, int) or isinstance(per_day, bool) or per_day < 1:
-            out.add(file, doc["frequencies"].line_of(spelling), None, str(spelling), "doses per day must be a whole number >= 1")
+            out.add(file, doc["frequencies"].line_of(spelling), None, str(spelling),
+                    "doses per day must be a whole number >= 1")
             continue
         freqs[normalise_frequency(str(spelling))] = per_day
     units: dict[str, float] = {}
     for unit, factor in _mapping(doc, file, out, "mass_units").items():
         if not _is_number(factor) or factor <= 0:
-            out.add(file, doc["mass_units"].line_of(unit), None, str(unit), "the factor to mg must be a positive number")
+            out.add(file, doc["mass_units"].line_of(unit), None, str(unit),
+                    "the factor to mg must be a positive number")
             continue
         units[str(unit).lower()] = factor
     return freqs, units
@@ -281,13 +285,13 @@ def normalise_frequency(text: str) -> str:
 
 def _load_rules(doc, file, facts, codes, sources, out) -> list[Rule]:
     node = doc.get("rules") if isinstance(doc, dict) else None
-    if not isinstance(node, list):
+    if not isinstance(node, LineList):
         out.add(file, getattr(doc, "line", 1), None, "rules", "a rule file holds a list under 'rules:'")
         return []
     rules = []
     for index, spec in enumerate(node):
         line = node.line_of(index)
-        if not isinstance(spec, dict):
+        if not isinstance(spec, LineDict):
             out.add(file, line, None, None, "each rule is a mapping")
             continue
         rule = _load_rule(spec, file, line, facts, codes, sources, out)
@@ -308,25 +312,28 @@ def _load_rule(spec: LineDict, file, line, facts, codes, sources, out) -> Rule |
     if not isinstance(rid, str) or not RULE_ID_RE.match(rid):
         bad("id", f"{rid!r} is not a dotted lower-case id like 'baclofen.escalate.below-max'")
     for key in ("title", "rationale"):
-        if not isinstance(spec.get(key), str) or not spec.get(key).strip():
+        text = spec.get(key)
+        if not isinstance(text, str) or not text.strip():
             bad(key, "is required (a non-empty text)")
-    if spec.get("status") not in STATUSES:
-        bad("status", f"{spec.get('status')!r} is not one of {', '.join(STATUSES)}{suggest(spec.get('status'), STATUSES)}")
-    if not isinstance(spec.get("version"), int) or isinstance(spec.get("version"), bool) or spec.get("version") < 1:
+    status = spec.get("status")
+    if status not in STATUSES:
+        bad("status", f"{status!r} is not one of {', '.join(STATUSES)}{suggest(status, STATUSES)}")
+    version = spec.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         bad("version", "must be a whole number >= 1")
     for key in ("last_reviewed", "review_by"):
         if key in spec and not isinstance(spec[key], date) and not _iso_date(spec[key]):
             bad(key, f"{spec[key]!r} is not a date like 2026-11-25")
     rule_sources = spec.get("sources")
-    if not isinstance(rule_sources, list) or not rule_sources:
+    if not isinstance(rule_sources, LineList) or not rule_sources:
         bad("sources", "cite at least one source id")
-        rule_sources = []
+        rule_sources = LineList()
     for i, sid in enumerate(rule_sources):
         if sid not in sources:
             bad("sources", f"unknown source {sid!r}{suggest(sid, sources)}", rule_sources.line_of(i))
     when, alternatives, condition_lines = _load_when(spec, file, label, facts, out)
     asserts, recommends, dose_plan, limits = _load_then(spec, file, label, facts, codes, out)
-    if len(out.problems) > before:
+    if len(out.problems) > before or not isinstance(rid, str):  # a bad id is one of those problems
         return None
     return Rule(
         id=rid, title=spec["title"].strip(), status=spec["status"], version=spec["version"],
@@ -355,16 +362,16 @@ def _load_when(spec, file, label, facts, out):
     lines: dict[str, int] = {}
 
     def build(node: Any, at: int) -> cond.Node:
-        if isinstance(node, list):
+        if isinstance(node, LineList):
             return cond.All(tuple(build(item, node.line_of(i)) for i, item in enumerate(node)))
-        if isinstance(node, dict):
+        if isinstance(node, LineDict):
             if len(node) != 1 or next(iter(node)) not in ("all", "any", "not"):
                 raise cond.ConditionSyntaxError("a block is exactly one of 'all:', 'any:' or 'not:'")
             key, inner = next(iter(node.items()))
             at = node.line_of(key)
             if key == "not":
                 return cond.Not(build(inner, at))
-            if not isinstance(inner, list) or not inner:
+            if not isinstance(inner, LineList) or not inner:
                 raise cond.ConditionSyntaxError(f"'{key}:' needs a non-empty list of conditions")
             items = tuple(build(item, inner.line_of(i)) for i, item in enumerate(inner))
             return cond.All(items) if key == "all" else cond.Any_(items)
@@ -428,7 +435,8 @@ def _value_problem(fact: FactDef, value: Any) -> str | None:
             return f"{fact.name} is true or false; {value!r} is not"
     elif fact.type == "enum":
         if value not in fact.values:
-            return f"{value!r} is not a value of {fact.name}{suggest(value, fact.values)}; values: {', '.join(fact.values)}"
+            return (f"{value!r} is not a value of {fact.name}{suggest(value, fact.values)}; "
+                    f"values: {', '.join(fact.values)}")
     elif fact.type in ("words", "text") and not isinstance(value, str):
         return f"{fact.name} holds words; {value!r} is not a word"
     return None
@@ -440,14 +448,15 @@ def _load_then(spec, file, label, facts, codes, out):
     recommends: list[Recommend] = []
     dose_plan: dict | None = None
     limits: dict = {}
-    if not isinstance(then, dict) or not any(k in then for k in ("assert", "recommend")):
+    if not isinstance(then, LineDict) or not any(k in then for k in ("assert", "recommend")):
         out.add(file, spec.line_of("then"), label, "then", "needs 'assert:' and/or 'recommend:'")
         return asserts, recommends, dose_plan, limits
     _unknown_keys(then, THEN_KEYS, file, label, out, "then.")
-    assert_node = then.get("assert") or {}
-    if not isinstance(assert_node, dict):
-        out.add(file, then.line_of("assert"), label, "then.assert", "maps derived facts to values, like {escalating: true}")
-        assert_node = {}
+    assert_node = then.get("assert") or LineDict()
+    if not isinstance(assert_node, LineDict):
+        out.add(file, then.line_of("assert"), label, "then.assert",
+                "maps derived facts to values, like {escalating: true}")
+        assert_node = LineDict()
     for fact_name, value in assert_node.items():
         at = assert_node.line_of(fact_name)
         fact = facts.get(fact_name)
@@ -459,14 +468,14 @@ def _load_then(spec, file, label, facts, codes, out):
             out.add(file, at, label, "then.assert", problem)
         else:
             asserts.append((fact_name, value))
-    items = then.get("recommend") or []
-    if not isinstance(items, list):
+    items = then.get("recommend") or LineList()
+    if not isinstance(items, LineList):
         out.add(file, then.line_of("recommend"), label, "then.recommend", "is a list of codes")
-        items = []
+        items = LineList()
     for i, item in enumerate(items):
         code, params = (item, {}) if isinstance(item, str) else (item.get("code"), item.get("params") or {}) \
             if isinstance(item, dict) else (None, {})
-        if code not in codes:
+        if code is None or code not in codes:  # YAML keys are never null: None is never a code
             out.add(file, items.line_of(i), label, "then.recommend", f"unknown code {code!r}{suggest(code, codes)}")
             continue
         if not isinstance(params, dict):
@@ -501,7 +510,7 @@ def _load_then(spec, file, label, facts, codes, out):
 
 
 def _load_dose_plan(node, file, line, label, out) -> dict | None:
-    if not isinstance(node, dict):
+    if not isinstance(node, LineDict):
         out.add(file, line, label, "then.dose_plan", "is a mapping")
         return None
     plan = dict(node)
@@ -513,7 +522,8 @@ def _load_dose_plan(node, file, line, label, out) -> dict | None:
         if not ok:
             out.add(file, node.line_of(key), label, f"then.dose_plan.{key}", "is required and must be valid")
     _unknown_keys(node, tuple(DOSE_PLAN_KEYS), file, label, out, "then.dose_plan.")
-    if all(_is_number(plan.get(k)) for k in ("step_min_mg", "step_max_mg")) and plan["step_min_mg"] > plan["step_max_mg"]:
+    if (all(_is_number(plan.get(k)) for k in ("step_min_mg", "step_max_mg"))
+            and plan["step_min_mg"] > plan["step_max_mg"]):
         out.add(file, line, label, "then.dose_plan", "step_min_mg is above step_max_mg")
     for key in ("divided_doses", "dose_steps_mg"):  # already reported when not a list
         plan[key] = tuple(plan[key]) if isinstance(plan.get(key), list) else ()
@@ -557,13 +567,14 @@ def _check_cycles(rules: list[Rule], facts, out: _Collector) -> None:
 
 def _load_tests(doc, file, codes, out) -> list[RuleTest]:
     node = doc.get("tests") if isinstance(doc, dict) else None
-    if not isinstance(node, list):
+    if not isinstance(node, LineList):
         out.add(file, getattr(doc, "line", 1), None, "tests", "a test file holds a list under 'tests:'")
         return []
     tests = []
     for i, spec in enumerate(node):
         line = node.line_of(i)
-        if not isinstance(spec, dict) or not isinstance(spec.get("name"), str) or not isinstance(spec.get("case"), dict):
+        if (not isinstance(spec, LineDict) or not isinstance(spec.get("name"), str)
+                or not isinstance(spec.get("case"), dict)):
             out.add(file, line, None, "tests", "each test has a name and a case")
             continue
         _unknown_keys(spec, ("name", "case", "expect", "forbid", "todo"), file, spec["name"], out)
@@ -574,7 +585,8 @@ def _load_tests(doc, file, codes, out) -> list[RuleTest]:
                 continue
             for j, code in enumerate(listed):
                 if code not in codes:
-                    out.add(file, spec[key].line_of(j), spec["name"], key, f"unknown code {code!r}{suggest(code, codes)}")
+                    out.add(file, spec[key].line_of(j), spec["name"], key,
+                            f"unknown code {code!r}{suggest(code, codes)}")
         tests.append(RuleTest(spec["name"], _plain(spec["case"]), tuple(spec.get("expect") or ()),
                               tuple(spec.get("forbid") or ()), bool(spec.get("todo", False)), file, line))
     return tests
@@ -591,10 +603,10 @@ def _plain(value: Any) -> Any:
 
 def _load_exclusions(meta, file, codes, out) -> list[tuple[str, str]]:
     pairs = []
-    items = meta.get("exclusions") or []
-    if not isinstance(items, list):
+    items = meta.get("exclusions") or LineList()
+    if not isinstance(items, LineList):
         out.add(file, meta.line_of("exclusions"), None, "exclusions", "is a list of pairs [code, code]")
-        items = []
+        items = LineList()
     for i, pair in enumerate(items):
         if not isinstance(pair, list) or len(pair) != 2 or not all(isinstance(c, str) for c in pair):
             out.add(file, items.line_of(i), None, "exclusions", "each exclusion is a pair [code, code]")
@@ -608,8 +620,8 @@ def _load_exclusions(meta, file, codes, out) -> list[tuple[str, str]]:
 
 def _load_safety_limits(meta, file, out) -> dict[str, float]:
     limits: dict[str, float] = {}
-    node = meta.get("safety_limits") or {}
-    if not isinstance(node, dict):
+    node = meta.get("safety_limits") or LineDict()
+    if not isinstance(node, LineDict):
         out.add(file, meta.line_of("safety_limits"), None, "safety_limits", "maps a drug to {max_daily_mg: N}")
         return limits
     for drug, spec in node.items():
@@ -627,12 +639,12 @@ def _load_synonyms(doc, file, facts, out) -> dict[str, dict[str, str]]:
     node = doc.get("synonyms") if isinstance(doc, dict) else None
     if node is None:
         return result
-    if not isinstance(node, dict):
+    if not isinstance(node, LineDict):
         out.add(file, doc.line_of("synonyms"), None, "synonyms", "maps a fact to {alias: value}")
         return result
     for fact_name, aliases in node.items():
         fact = facts.get(fact_name)
-        if fact is None or fact.type not in ("enum", "text") or not isinstance(aliases, dict):
+        if fact is None or fact.type not in ("enum", "text") or not isinstance(aliases, LineDict):
             out.add(file, node.line_of(fact_name), None, f"synonyms.{fact_name}",
                     f"synonyms apply to enum or text input facts{suggest(fact_name, facts)}")
             continue
