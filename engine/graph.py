@@ -50,7 +50,7 @@ def build_graph(kb: Kb) -> nx.DiGraph:
     """Every fact a rule reads or asserts, every rule and every recommendation, with what links them."""
     import networkx as nx
 
-    g = nx.DiGraph()
+    g: nx.DiGraph[str] = nx.DiGraph()
     g.graph.update(graph_attrs(kb, "rules"))
     used = _used_facts(kb)
     for name, fact in kb.facts.items():
@@ -185,8 +185,8 @@ def focus(g: nx.DiGraph, target: str) -> nx.DiGraph:
 
     seeds = [n for n, refs in g.nodes(data="refs") if target in (refs or ())]
     if not seeds:  # a rule drawn only as the wording of some branches (flow view)
-        seeds = list(dict.fromkeys(n for u, v, rules in g.edges(data="rules")
-                                   if target in (rules or ()) for n in (u, v)))
+        seeds = list(dict.fromkeys(n for u, v, d in g.edges(data=True)
+                                   if target in (d.get("rules") or ()) for n in (u, v)))
     if not seeds:
         known = sorted({r for _, refs in g.nodes(data="refs") for r in refs or ()})
         raise GraphError(f"--focus: {target!r} is not a rule, code or fact of the {g.graph['view']} view"
@@ -218,7 +218,7 @@ def _subgraph(g: nx.DiGraph, keep: set) -> nx.DiGraph:
     """The induced subgraph, in the original node and edge order (so output stays deterministic)."""
     import networkx as nx
 
-    out = nx.DiGraph()
+    out: nx.DiGraph[str] = nx.DiGraph()
     out.graph.update(g.graph)
     out.add_nodes_from((n, d) for n, d in g.nodes(data=True) if n in keep)
     out.add_edges_from((u, v, d) for u, v, d in g.edges(data=True) if u in keep and v in keep)
@@ -241,8 +241,8 @@ def overlay_case(g: nx.DiGraph, trace: Iterable[TraceEntry]) -> nx.DiGraph:
     else:
         fired = {f"{f.rule}#{f.alternative}" for f in firings}
         on_nodes = {n for n, paths in out.nodes(data="paths") if set(paths or ()) & fired}
-        on_nodes |= {n for n, kind in out.nodes(data="kind") if kind == "start"}
-        on_edges = {(u, v) for u, v, paths in out.edges(data="paths") if set(paths or ()) & fired}
+        on_nodes |= {n for n, d in out.nodes(data=True) if d.get("kind") == "start"}
+        on_edges = {(u, v) for u, v, d in out.edges(data=True) if set(d.get("paths") or ()) & fired}
     for node, data in out.nodes(data=True):
         data["highlight"] = "on" if node in on_nodes else "off"
     for u, v, data in out.edges(data=True):
@@ -266,7 +266,8 @@ def _rules_path(g: nx.DiGraph, firings: tuple[TraceEntry, ...]) -> tuple[set, se
         for code in firing.recommended:
             nodes.add(f"code:{code}")
             edges.add((rule, f"code:{code}"))
-    edges |= {(u, v) for u, v, rel in g.edges(data="relation") if rel == "computes" and u in nodes and v in nodes}
+    edges |= {(u, v) for u, v, d in g.edges(data=True)
+              if d.get("relation") == "computes" and u in nodes and v in nodes}
     return nodes, edges
 
 

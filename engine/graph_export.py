@@ -109,7 +109,7 @@ def to_graphml(g) -> str:
     """GraphML (Gephi, yEd). GraphML holds scalars only: lists and mappings are written as JSON text."""
     import networkx as nx
 
-    flat = nx.DiGraph()
+    flat: nx.DiGraph[str] = nx.DiGraph()
     flat.graph.update(flatten(g.graph))
     flat.add_nodes_from((n, flatten(d)) for n, d in g.nodes(data=True))
     flat.add_edges_from((u, v, flatten(d)) for u, v, d in g.edges(data=True))

@@ -137,7 +137,7 @@ def build_flow(kb: Kb) -> nx.DiGraph:
         targets = _targets(shape, item.rule)
         if targets:
             _grow(trees[item.anchor], item, targets, deciding[item.anchor], shape)
-    g = nx.DiGraph()
+    g: nx.DiGraph[str] = nx.DiGraph()
     g.graph.update(graph_attrs(kb, "flow"))
     _Emitter(kb, shape, g).emit(trees)
     return g
