@@ -62,7 +62,7 @@ def number_values(kb: Kb, fact: FactDef, atoms: Sequence[Atom]) -> list[int | fl
     thresholds = _numbers(atoms)
     if fact.parse == "frequency":
         return _frequency_values(kb, fact, thresholds)
-    gaps = [b - a for a, b in zip(thresholds, thresholds[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(thresholds)]
     delta = min([1.0] + [g / 2 for g in gaps])
     found: set[int | float] = set()
     for t in thresholds:
@@ -164,7 +164,7 @@ def _product_points(kb: Kb, product: FactDef, atoms: Mapping[str, Sequence[Atom]
         points[((product.name, total), *((p, values[p]) for p in parts))] = None
 
     for combo in itertools.product(*(fact_values(kb, kb.facts[o], atoms.get(o, ())) for o in others)):
-        known = dict(zip(others, combo))
+        known = dict(zip(others, combo, strict=True))
         if all(v is not None for v in combo):
             for target in targets:
                 split = _exact_split(kb, free, others, combo, target, atoms)
@@ -186,7 +186,7 @@ def _exact_split(kb: Kb, free: str, others: list[str], combo: tuple, target: flo
     """Values of the other parts, each in the same class as in `combo` (a frequency may change, say 3 to
     4 doses a day when no condition tells them apart), that divide `target` into whole 0.001s of `free`."""
     pools = []
-    for name, value in zip(others, combo):
+    for name, value in zip(others, combo, strict=True):
         fact = kb.facts[name]
         mine = signature(((name, value),), atoms)
         mates = [m for m in _usable(kb, fact) if m != value and signature(((name, m),), atoms) == mine] \
@@ -195,7 +195,7 @@ def _exact_split(kb: Kb, free: str, others: list[str], combo: tuple, target: flo
     for alt in itertools.product(*pools):
         part = Decimal(str(target)) / _product(alt)
         if part == part.quantize(Decimal("0.001")):
-            return {**dict(zip(others, alt)), free: _tidy(part)}
+            return {**dict(zip(others, alt, strict=True)), free: _tidy(part)}
     return None
 
 

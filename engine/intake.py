@@ -83,7 +83,8 @@ def read_case_text(text: str, name: str = "case") -> dict:
         where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         accepted = "valid YAML or JSON"
-        raise CaseError(name, text[:60], accepted, f"{where}: malformed YAML/JSON ({problem}); expected {accepted}") from exc
+        raise CaseError(name, text[:60], accepted,
+                        f"{where}: malformed YAML/JSON ({problem}); expected {accepted}") from exc
     if data is None:
         raise CaseError(name, "empty", "a YAML or JSON mapping with patient, medication and response")
     if not isinstance(data, dict):
@@ -155,7 +156,8 @@ def _range_text(fact: FactDef) -> str:
 
 
 def _check_range(fact: FactDef, path: str, raw: Any, number: int | float) -> int | float:
-    low_fail = fact.minimum is not None and (number <= fact.minimum if fact.exclusive_minimum else number < fact.minimum)
+    low_fail = fact.minimum is not None and (
+        number <= fact.minimum if fact.exclusive_minimum else number < fact.minimum)
     high_fail = fact.maximum is not None and number > fact.maximum
     if low_fail or high_fail:
         raise CaseError(path, raw, _range_text(fact))
@@ -168,7 +170,8 @@ def _normalise(kb: Kb, fact: FactDef, path: str, raw: Any) -> Any:
     if fact.parse == "frequency":
         return _check_range(fact, path, raw, parse_frequency(kb, path, raw))
     if fact.type == "number":
-        if isinstance(raw, bool) or not (isinstance(raw, (int, float)) or isinstance(raw, str) and _NUMBER_RE.match(raw)):
+        numeric = isinstance(raw, (int, float)) or isinstance(raw, str) and _NUMBER_RE.match(raw)
+        if isinstance(raw, bool) or not numeric:
             raise CaseError(path, raw, _range_text(fact))
         if isinstance(raw, float) and not math.isfinite(raw):  # YAML .nan/.inf: no range check can hold
             raise CaseError(path, raw, _range_text(fact))

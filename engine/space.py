@@ -171,7 +171,7 @@ class _Run:
                 wanted.setdefault(atom.fact, []).append(atom)
                 if self.x.kb.facts[atom.fact].origin == "derived" and atom.value is not False:
                     todo.extend(r for r in self.closure if any(f == atom.fact for f, _ in r.asserts))
-        for name, reps in self.reps.items():
+        for reps in self.reps.values():
             def score(point: Point) -> int:
                 return -sum(holds(a, v, v is not None) is True for f, v in point for a in wanted.get(f, ()))
             reps.sort(key=score)
