@@ -18,8 +18,9 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 MEDICATIONS = ("ciprofloxacin", "fluvoxamine", "omeprazole", "gabapentin")
@@ -214,7 +215,8 @@ def main() -> None:
     print(f"clonus benchmark: Python {sys.version.split()[0]}, core {args.core}, KB {kb.version} "
           f"({len(advisor.plan.rules)} rules, {len(advisor.engine._compiled.definition)} durable rules)")
 
-    examples = [read_case_text(p.read_text(encoding="utf-8"), p.name) for p in sorted((REPO / "examples").glob("*.yaml"))]
+    examples = [read_case_text(p.read_text(encoding="utf-8"), p.name)
+                for p in sorted((REPO / "examples").glob("*.yaml"))]
     parsed_examples = [parse_case(kb, c) for c in examples]
     print(f"\nexamples/*.yaml ({len(examples)} files, each 200 times)")
     per_case("advise (intake + engine + result + checks)", examples, advisor.advise, repeat=200)
@@ -231,7 +233,7 @@ def main() -> None:
     per_case("advise (intake + engine + result + checks)", cases, advisor.advise)
     per_case("engine evaluation only", parsed, lambda c: advisor.engine.evaluate(c.facts, c.absent))
     per_case("FLOOR: plain-Python decisions (not the product)", plain, floor_decide)
-    agree = sum(floor_decide(f) == set(advisor.advise_case(c).codes()) for f, c in zip(plain, parsed))
+    agree = sum(floor_decide(f) == set(advisor.advise_case(c).codes()) for f, c in zip(plain, parsed, strict=True))
     print(f"  floor agrees with the engine's codes on {agree:,} of {len(parsed):,} cases")
 
     gc.collect()
@@ -251,8 +253,9 @@ def main() -> None:
         print("\n(clonus command not found: CLI timings skipped)")
         return
     print(f"\nCLI wall time, median of {args.runs} runs ({clonus})")
-    for label, command in (("clonus advise examples/01-reference.yaml", [clonus, "advise", "examples/01-reference.yaml"]),
-                           ("clonus --help", [clonus, "--help"])):
+    for label, command in (
+            ("clonus advise examples/01-reference.yaml", [clonus, "advise", "examples/01-reference.yaml"]),
+            ("clonus --help", [clonus, "--help"])):
         seconds, cpu = wall(command, args.runs)
         print(f"  {label:<42} {seconds:.3f} s  (CPU {cpu:.3f} s)")
 
