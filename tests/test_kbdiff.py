@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from clonus.engine.errors import CaseError
 from clonus.engine.kbdiff import CaseFileError, case_changes, case_files, kb_cases, rule_changes
-from clonus.engine.loader import default_kb_dir, load_kb
+from clonus.engine.loader import load_kb
 
 from lintkbs import build_kb, plant
 
@@ -81,7 +83,8 @@ def test_added_and_removed_rules(tmp_path):
 
 
 def test_default_cases_are_the_rule_tests_and_the_examples_beside_the_kb():
-    kb = load_kb(default_kb_dir())
+    # the repository's kb/ (an installed KB has no examples/ beside it)
+    kb = load_kb(Path(__file__).resolve().parent.parent / "kb")
     cases = kb_cases(kb)
     wheres = [c.where for c in cases]
     assert sum(1 for w in wheres if ".tests.yaml:" in w) == len(kb.tests)
