@@ -215,7 +215,8 @@ def main() -> None:
     print(f"clonus benchmark: Python {sys.version.split()[0]}, core {args.core}, KB {kb.version} "
           f"({len(advisor.plan.rules)} rules, {len(advisor.engine._compiled.definition)} durable rules)")
 
-    examples = [read_case_text(p.read_text(encoding="utf-8"), p.name) for p in sorted((REPO / "examples").glob("*.yaml"))]
+    examples = [read_case_text(p.read_text(encoding="utf-8"), p.name)
+                for p in sorted((REPO / "examples").glob("*.yaml"))]
     parsed_examples = [parse_case(kb, c) for c in examples]
     rng = random.Random(20261125)
     frequencies = sorted(kb.frequencies)
