@@ -188,7 +188,7 @@ def test_flow_page_with_a_case_shows_a_decision_and_zooms(shipped_kb, advisor, p
     before = page.eval("document.getElementById('graph').getAttribute('viewBox')")
     page.click("#zoom-in")
     after = page.eval("document.getElementById('graph').getAttribute('viewBox')")
-    width = lambda box: float(box.split()[2])  # noqa: E731
+    width = lambda box: float(box.split()[2])  # noqa: E731 - a one-line helper for the two asserts below
     assert width(after) < width(before)
     assert all(url.startswith("file:") for url in page.requests()), page.requests()
     assert page.errors() == []

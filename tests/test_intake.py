@@ -299,4 +299,4 @@ def test_number_given_as_text_is_read(shipped_kb):
 def test_parsed_case_is_read_only(shipped_kb):
     case = parse_case(shipped_kb, reference_case())
     with pytest.raises(TypeError):
-        case.facts["age"] = 12  # type: ignore[index]
+        case.facts["age"] = 12  # type: ignore[index]  # the point: a read-only mapping refuses item assignment
