@@ -4,7 +4,9 @@
     ├── KbError          the knowledge base cannot be loaded or compiled (carries every Problem found)
     ├── CaseError        a case cannot be used: names the field, the value given and what is accepted
     ├── EngineError      durable_rules misbehaved (swallowed exception, error code, re-entrant use)
-    └── SafetyError      a result broke a safety invariant; it is never shown as advice
+    ├── SafetyError      a result broke a safety invariant; it is never shown as advice
+    └── GraphError       a graph cannot be built or filtered (engine/graph.py)
+        └── RenderError  a graph format cannot be written (engine/graph_export.py)
 """
 
 from __future__ import annotations

@@ -16,8 +16,8 @@ class LineDict(dict):
     line: int = 0
     key_lines: dict[str, int]
 
-    def line_of(self, key: str) -> int:
-        return self.key_lines.get(key, self.line)
+    def line_of(self, key: object) -> int:
+        return self.key_lines.get(str(key), self.line)  # keys are stored as text (a YAML key may be 1 or true)
 
 
 class LineList(list):
