@@ -71,7 +71,9 @@ def advise(
     """Advise on one patient on oral baclofen: next step with a capped dose plan, precautions,
     monitoring, alternatives and adjuncts, each with its rule and sources.
 
-    Exit codes: 0 advice given (including a request for missing data), 2 unusable input.
+    Exit codes: 0 advice given (including a request for missing data), 2 unusable input
+    (one line on stderr naming the field, the value and what is accepted), 1 an internal failure
+    (a safety check refused the answer: nothing is shown as advice).
     """
     flags = {k: v for k, v in locals().items() if k not in
              ("case_file", "format", "kb", "explain", "include_draft") and v is not None}
