@@ -30,6 +30,8 @@ from .errors import EngineError
 from .plan import Plan
 
 _ENGINE_IDS = itertools.count(1)
+# one encoder for every payload: json.dumps with options builds a new encoder on each call
+_encode = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,11 @@ class Engine:
         self._sids = itertools.count(1)
         self._name = f"clonus_{next(_ENGINE_IDS)}_{id(self):x}"
         self._read_derived = {f for f in self._plan.read_facts if self._plan.kb.facts[f].origin == "derived"}
+        # the input facts the rules read, in a fixed order, with the words each words fact is tested for
+        self._read_inputs = tuple(
+            (name, tuple(word_key(w) for w in self._plan.words_tested.get(name, ())),
+             self._plan.words_tested.get(name, ()))
+            for name in sorted(self._plan.read_facts) if self._plan.kb.facts[name].origin == "input")
         actions = {name: self._action(name) for name in compiled.definition}
         self._actions = actions
         definition = copy.deepcopy(dict(compiled.definition))  # registration mutates the dict it is given
@@ -181,24 +188,21 @@ class Engine:
 
     def _input_documents(self, sid: str, facts: Mapping[str, Any], absent) -> list[dict]:
         docs: list[dict] = [{"sid": sid, "id": SENTINEL_FACT, "fact": SENTINEL_FACT}]
-        kb_facts = self._plan.kb.facts
-        for name in sorted(self._plan.read_facts):
-            if kb_facts[name].origin != "input":
-                continue
+        for name, keys, words in self._read_inputs:
             doc: dict[str, Any] = {"sid": sid, "id": name, "fact": name}
             if name in facts and name not in absent:
                 value = facts[name]
                 doc["known"] = True
                 doc["v"] = list(value) if isinstance(value, tuple) else value
-                for word in self._plan.words_tested.get(name, ()):
-                    doc[word_key(word)] = word in value
+                for key, word in zip(keys, words, strict=True):
+                    doc[key] = word in value
             else:
                 doc["known"] = False
             docs.append(doc)
         return docs
 
     def _assert_batch(self, run: _Run, docs: list[dict]) -> None:
-        payload = json.dumps(docs, ensure_ascii=False, sort_keys=True)
+        payload = _encode(docs)
         run.keep_alive.extend((docs, payload))
         try:
             code, handle = self._dre.assert_facts(self._ruleset._handle, payload)
@@ -212,7 +216,7 @@ class Engine:
 
     def _assert_derived(self, run: _Run, doc: dict) -> None:
         """Assert a derived fact from inside an action; its firings join the agenda being run."""
-        payload = json.dumps(doc, ensure_ascii=False, sort_keys=True)
+        payload = _encode(doc)
         run.keep_alive.extend((doc, payload))
         code, _ = self._dre.assert_fact(self._ruleset._handle, payload)
         # 1 (no pattern tests this value, e.g. dose_band = above_max when rules read only below_max) is
