@@ -40,7 +40,7 @@ DOSE_LIMIT_KEYS = ("step_max_mg",)
 RULE_KEYS = ("id", "title", "status", "version", "rationale", "sources", "when", "then",
              "last_reviewed", "review_by")
 THEN_KEYS = ("assert", "recommend", "dose_plan", "limit_dose_plan")
-KB_KEYS = ("name", "version", "description", "disclaimer", "exclusions", "safety_limits")
+KB_KEYS = ("name", "version", "description", "disclaimer", "exclusions", "safety_limits", "gap_check")
 FACT_KEYS = ("type", "origin", "label", "description", "unit", "minimum", "maximum", "exclusive_minimum",
              "values", "case_field", "parse", "product_of", "default", "needed_for_dosing")
 OPS_BY_TYPE = {
@@ -122,6 +122,7 @@ def load_kb(root: Path | str | None = None) -> Kb:
         tests.extend(_load_tests(docs[_display(path)], _display(path), codes, out))
     exclusions = _load_exclusions(meta, _display(root / "kb.yaml"), codes, out)
     limits = _load_safety_limits(meta, _display(root / "kb.yaml"), out)
+    gap_population, gap_categories = _load_gap_check(meta, _display(root / "kb.yaml"), facts, categories, out)
     synonyms = _load_synonyms(docs[_display(root / "notations.yaml")], _display(root / "notations.yaml"), facts, out)
     if out.problems:
         raise KbError(out.problems)
@@ -135,6 +136,7 @@ def load_kb(root: Path | str | None = None) -> Kb:
         digest="sha256:" + digest.hexdigest(),
         safety_limits=MappingProxyType(limits),
         synonyms=MappingProxyType({k: MappingProxyType(v) for k, v in synonyms.items()}),
+        gap_population=gap_population, gap_categories=gap_categories,
     )
 
 
@@ -654,3 +656,40 @@ def _load_synonyms(doc, file, facts, out) -> dict[str, dict[str, str]]:
                         f"{target!r} is not a value of {fact_name}; values: {', '.join(fact.values)}")
         result[fact_name] = {str(a).lower(): str(t) for a, t in aliases.items()}
     return result
+
+
+def _load_gap_check(meta, file, facts, categories, out) -> tuple[tuple[cond.Atom, ...], tuple[str, ...]]:
+    """kb.yaml `gap_check`: the population lint's gap search covers and the categories that answer it."""
+    node = meta.get("gap_check")
+    if node is None:
+        return (), ()
+    if not isinstance(node, LineDict):
+        out.add(file, meta.line_of("gap_check"), None, "gap_check", "maps population and next_step_categories")
+        return (), ()
+    _unknown_keys(node, ("population", "next_step_categories"), file, None, out, "gap_check.")
+    population, wanted = node.get("population"), node.get("next_step_categories")
+    atoms: list[cond.Atom] = []
+    if not isinstance(population, LineList) or not population:
+        out.add(file, node.line_of("population"), None, "gap_check.population", "a list of conditions on input facts")
+    else:
+        for i, text in enumerate(population):
+            try:
+                atom = cond.parse_atom(text)
+            except cond.ConditionSyntaxError as exc:
+                out.add(file, population.line_of(i), None, "gap_check.population", str(exc))
+                continue
+            if atom.fact in facts and facts[atom.fact].origin != "input":
+                out.add(file, population.line_of(i), None, "gap_check.population",
+                        f"{atom.fact!r} is derived; the population is written in input facts")
+                continue
+            _check_atom(atom, facts, file, population.line_of(i), None, out)
+            atoms.append(atom)
+    if not isinstance(wanted, LineList) or not wanted:
+        out.add(file, node.line_of("next_step_categories"), None, "gap_check.next_step_categories",
+                "a list of code categories")
+        return tuple(atoms), ()
+    for i, category in enumerate(wanted):
+        if category not in categories:
+            out.add(file, wanted.line_of(i), None, "gap_check.next_step_categories",
+                    f"unknown category {category!r}{suggest(category, categories)}")
+    return tuple(atoms), tuple(str(c) for c in wanted)

@@ -129,6 +129,9 @@ class Kb:
     digest: str
     safety_limits: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     synonyms: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: MappingProxyType({}))
+    # lint's gap search: cases matching gap_population must get a code of gap_categories (none: no check)
+    gap_population: tuple[Atom, ...] = ()
+    gap_categories: tuple[str, ...] = ()
 
     def rule(self, rule_id: str) -> Rule:
         try:

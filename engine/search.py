@@ -2,9 +2,9 @@
 
 Questions (see space.py for how each is explored):
 - every pair of rules that make two codes the KB declares exclusive (kb.yaml `exclusions`);
-- the gap check: an adult (`age >= 18`) whose relief is inadequate must get a next step, that is a
-  code of category scope, escalation, non_escalation or next_step, or a code the KB declares exclusive
-  of an escalation code (it replaces the escalation: urgent evaluation for withdrawal, for instance);
+- the gap check (kb.yaml `gap_check`): every case of its population (in the shipped KB, an adult whose
+  relief is inadequate) must get a next step, that is a code of one of its categories, or a code the KB
+  declares exclusive of an escalation code (it replaces the escalation: urgent evaluation for withdrawal);
 - for every rule that no case has fired yet: can it fire at all? (stops at the first case that fires it);
 - each dose-planning rule alone and with each limiting rule, then every dose plan reached over every
   boundary value of the facts it reads (the daily dose, the doses per day).
@@ -24,14 +24,12 @@ from typing import Any
 
 from .advice import Advisor
 from .boundaries import contradiction
-from .conditions import Atom, Value, holds, parse_atom
+from .conditions import Atom, Value, holds
 from .errors import EngineError, SafetyError
 from .intake import Case
 from .model import Kb, Rule
 from .space import Explorer, Outcome, Question
 
-NEXT_STEP_CATEGORIES = ("scope", "escalation", "non_escalation", "next_step")
-GAP_POPULATION = ("age >= 18", "relief == inadequate")
 DOSE_PLAN_FACTS = {"daily_dose_fact": "daily_dose_mg", "doses_per_day_fact": "doses_per_day"}  # key -> default
 
 
@@ -60,15 +58,12 @@ def next_step_codes(kb: Kb) -> frozenset[str]:
     """The codes that count as a next step for the gap check."""
     escalation = {c for c, d in kb.codes.items() if d.category == "escalation"}
     replacing = {b if a in escalation else a for a, b in kb.exclusions if a in escalation or b in escalation}
-    return frozenset(c for c, d in kb.codes.items() if d.category in NEXT_STEP_CATEGORIES) | (replacing - escalation)
+    return frozenset(c for c, d in kb.codes.items() if d.category in kb.gap_categories) | (replacing - escalation)
 
 
 def gap_population(kb: Kb) -> tuple[Atom, ...] | None:
-    """The gap check's population, or None when the KB lacks the facts it is written in."""
-    atoms = tuple(parse_atom(text) for text in GAP_POPULATION)
-    if any(a.fact not in kb.facts or kb.facts[a.fact].origin != "input" for a in atoms):
-        return None
-    return atoms
+    """The gap check's population (kb.yaml `gap_check`), or None when the KB declares none."""
+    return kb.gap_population or None
 
 
 class _Runner:

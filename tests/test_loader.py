@@ -46,7 +46,7 @@ def test_regression_unknown_key_in_kb_yaml_is_reported(kb_dir):
     text = (kb_dir / "kb.yaml").read_text(encoding="utf-8")
     (kb_dir / "kb.yaml").write_text(text.replace("\nexclusions:", "\nexclusion:")
                                     .replace("\ndisclaimer:", "\ndisclamer:"), encoding="utf-8")
-    allowed = "allowed: name, version, description, disclaimer, exclusions, safety_limits"
+    allowed = "allowed: name, version, description, disclaimer, exclusions, safety_limits, gap_check"
     assert problems(kb_dir) == [
         f"kb/kb.yaml:{line_of(kb_dir, 'kb.yaml', 'disclamer:')}: disclamer: unknown field "
         f"(did you mean 'disclaimer'?); {allowed}",
