@@ -78,7 +78,7 @@ def advise(
     flags = {k: v for k, v in locals().items() if k not in
              ("case_file", "format", "kb", "explain", "include_draft") and v is not None}
     from clonus.engine.errors import CaseError, ClonusError
-    from clonus.engine.intake import case_fields, read_case_text
+    from clonus.engine.intake import read_case_text
 
     if case_file is None and not flags:
         fail("give a case file (or '-' for standard input) or case flags such as --age and --dose; "
@@ -87,7 +87,7 @@ def advise(
     try:
         data = (read_case_text(read_text_arg(case_file), "<stdin>" if case_file == "-" else case_file)
                 if case_file is not None else {})
-        _apply_flags(data, flags, case_fields(knowledge))
+        _apply_flags(data, flags, knowledge.case_fields)
         result = _advise(knowledge, data, include_draft)
     except CaseError as exc:
         fail(str(exc))

@@ -92,15 +92,9 @@ def read_case_text(text: str, name: str = "case") -> dict:
     return data
 
 
-def case_fields(kb: Kb) -> dict[str, FactDef]:
-    """Case field path (patient.age) -> the input fact it feeds."""
-    return {f.case_field: f for f in kb.facts.values() if f.origin == "input" and f.case_field}
-
-
 def parse_case(kb: Kb, data: Mapping[str, Any]) -> Case:
     """Validate every field against the facts dictionary and normalise values."""
-    fields = case_fields(kb)
-    sections = sorted({path.split(".")[0] for path in fields})
+    fields, sections = kb.case_fields, kb.case_sections
     values: dict[str, Any] = {}
     for section, content in data.items():
         if section not in sections:

@@ -33,6 +33,7 @@ RULE_ID_RE = re.compile(r"^[a-z0-9]+(?:[.-][a-z0-9]+)+$")
 SLOT_RE = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 DOSE_PLAN_SLOTS = frozenset({"current_daily_mg", "next_min_mg", "next_max_mg", "next_range_mg", "ceiling_daily_mg",
                              "regimen"})
+DOSE_PLAN_FACT_KEYS = ("daily_dose_fact", "doses_per_day_fact")  # the facts a dose plan is computed from
 DOSE_PLAN_KEYS = {"drug": str, "daily_dose_fact": str, "doses_per_day_fact": str, "step_min_mg": float,
                   "step_max_mg": float, "ceiling_daily_mg": float, "max_single_dose_mg": float,
                   "divided_doses": list, "dose_steps_mg": list}
@@ -486,7 +487,7 @@ def _load_then(spec, file, label, facts, codes, out):
         recommends.append(Recommend(code, MappingProxyType(dict(params))))
     if "dose_plan" in then:
         dose_plan = _load_dose_plan(then["dose_plan"], file, then.line_of("dose_plan"), label, out)
-        for key in ("daily_dose_fact", "doses_per_day_fact"):
+        for key in DOSE_PLAN_FACT_KEYS:
             name = (dose_plan or {}).get(key)
             if isinstance(name, str) and name and (name not in facts or facts[name].type != "number"):
                 out.add(file, then["dose_plan"].line_of(key), label, f"then.dose_plan.{key}",

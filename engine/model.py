@@ -147,5 +147,16 @@ class Kb:
             index.setdefault(rule.id, rule)
         return MappingProxyType(index)
 
+    @cached_property
+    def case_fields(self) -> Mapping[str, FactDef]:
+        """Case field path (patient.age) -> the input fact it feeds; intake reads it for every case."""
+        return MappingProxyType({f.case_field: f for f in self.facts.values()
+                                 if f.origin == "input" and f.case_field})
+
+    @cached_property
+    def case_sections(self) -> tuple[str, ...]:
+        """The case file's sections (patient, medication, response), sorted."""
+        return tuple(sorted({path.split(".")[0] for path in self.case_fields}))
+
     def input_facts(self) -> list[FactDef]:
         return [f for f in self.facts.values() if f.origin == "input"]

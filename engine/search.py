@@ -27,10 +27,9 @@ from .boundaries import contradiction
 from .conditions import Atom, Value, holds
 from .errors import EngineError, SafetyError
 from .intake import Case
+from .loader import DOSE_PLAN_FACT_KEYS
 from .model import Kb, Rule
 from .space import Explorer, Outcome, Question
-
-DOSE_PLAN_FACTS = {"daily_dose_fact": "daily_dose_mg", "doses_per_day_fact": "doses_per_day"}  # key -> default
 
 
 @dataclass(frozen=True)
@@ -188,8 +187,7 @@ def _refine_dose_plans(explorer: Explorer) -> int:
     """Every boundary value of the facts a dose plan reads, for each distinct set of dose-planning rules
     reached: the dose arithmetic depends on the very numbers, not only on which conditions hold."""
     planning = {r.id for r in explorer.rules if r.dose_plan or r.dose_limits}
-    read = {r.dose_plan.get(key, default) for r in explorer.rules if r.dose_plan
-            for key, default in DOSE_PLAN_FACTS.items()}
+    read = {r.dose_plan[key] for r in explorer.rules if r.dose_plan for key in DOSE_PLAN_FACT_KEYS}
     dims = [d for d in explorer.dims if set(d.facts) & read]
     seen: dict[frozenset, dict[str, Value]] = {}
     for assignment, outcome in list(explorer.outcomes.values()):

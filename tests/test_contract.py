@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from clonus.cli.main import app
 from clonus.engine.errors import CaseError
-from clonus.engine.intake import case_fields, parse_case
+from clonus.engine.intake import parse_case
 
 from conftest import REPO, reference_case
 
@@ -102,7 +102,7 @@ def _contract_fields() -> list[str]:
 
 
 def test_every_contract_field_is_a_case_field(shipped_kb):
-    fields = case_fields(shipped_kb)
+    fields = shipped_kb.case_fields
     missing = [f for f in _contract_fields() if f not in fields]
     assert not missing, f"case fields of the contract the KB does not read: {missing}"
 
@@ -111,7 +111,7 @@ def test_every_case_field_has_a_flag_of_the_same_name(shipped_kb):
     """Contract section 2: every case-file field has a flag (underscores become dashes)."""
     command = typer.main.get_command(app).commands["advise"]
     options = {opt for param in command.params for opt in (*param.opts, *param.secondary_opts)}
-    fields = set(_contract_fields()) | set(case_fields(shipped_kb))
+    fields = set(_contract_fields()) | set(shipped_kb.case_fields)
     missing = sorted(f for f in fields if "--" + f.split(".", 1)[1].replace("_", "-") not in options)
     assert not missing, f"case fields without a flag: {missing}"
 

@@ -202,9 +202,8 @@ def shipped_report():
 
 def test_shipped_kb_has_no_conflict_gap_or_dead_rule(shipped_report):
     codes = {f.code for f in shipped_report.findings}
-    assert not codes & {"CL001", "CL101", "CL102", "CL301", "CL302", "CL303", "CL501", "CL502"}
-    # CL503 (an odd dose under a 5 mg/day step limit gets no regimen) is a known dose-plan gap,
-    # pinned as a strict xfail in test_properties.py; lint reports it until doseplan.py fixes it.
+    # CL503 (an answer the runtime refuses) included: odd doses under a 5 mg/day step limit now get a regimen
+    assert not codes & {"CL001", "CL101", "CL102", "CL301", "CL302", "CL303", "CL501", "CL502", "CL503"}
 
 
 def test_shipped_kb_space_is_pruned_not_sampled(shipped_report):
