@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -10,15 +9,13 @@ from typing import Any
 from .compiler import compile_plan
 from .doseplan import DosePlan, make_dose_plan
 from .errors import SafetyError
-from .explain import describe
+from .explain import describe, number_text
 from .intake import Case, parse_case
-from .loader import load_kb
+from .loader import SLOT_RE, load_kb
 from .model import Kb
 from .plan import make_plan
 from .result import Recommendation, Result, TraceEntry
 from .runtime import Engine, Evaluation
-
-_SLOT_RE = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
 
 class Advisor:
@@ -146,13 +143,8 @@ def _field_name(kb: Kb, fact: str) -> str:
 
 def _fill(text: str, slots: Mapping[str, Any]) -> str:
     """Replace {slot} with its value; slots with no value stay for the dose-plan pass."""
-    return _SLOT_RE.sub(lambda m: _show(slots[m[1]]) if m[1] in slots else m[0], text)
+    return SLOT_RE.sub(lambda m: number_text(slots[m[1]]) if m[1] in slots else m[0], text)
 
-
-def _show(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def check_invariants(kb: Kb, result: Result) -> None:

@@ -7,6 +7,12 @@ from typing import Any
 from .conditions import Atom, format_value, listed
 from .model import FactDef, Kb
 
+
+def number_text(value: Any) -> str:
+    """45.0 -> '45', 12.5 -> '12.5'; anything else as str()."""
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
 _OP_TEXT = {"<": "is below", "<=": "is at most", ">": "is above", ">=": "is at least", "!=": "is not"}
 
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from .doseplan import DosePlan
+from .explain import number_text as _num
 from .model import Kb
 from .result import Recommendation, Result
 
@@ -32,10 +31,6 @@ def _sections(result: Result):
     rest = [r for r in result.recommendations if r.code not in placed]
     if rest:
         yield "Other", rest
-
-
-def _num(value: Any) -> str:
-    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
 def case_line(result: Result) -> str:

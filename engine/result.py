@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .conditions import format_value
 from .doseplan import DosePlan
 
 
@@ -72,7 +73,7 @@ class Result:
                 {
                     "rule": f.rule,
                     "matched": {fact: _jsonable(value) for fact, value in f.matched},
-                    "asserted": [f"{fact} = {_text(value)}" for fact, value in f.asserted]
+                    "asserted": [f"{fact} = {format_value(value)}" for fact, value in f.asserted]
                     + [f"recommend {code}" for code in f.recommended],
                 }
                 for f in self.trace
@@ -87,7 +88,4 @@ def _jsonable(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+
