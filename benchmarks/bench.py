@@ -206,9 +206,9 @@ def main() -> None:
     args = parser.parse_args()
     os.sched_setaffinity(0, {args.core})
 
-    from clonus.engine.advice import Advisor
-    from clonus.engine.intake import parse_case, read_case_text
-    from clonus.engine.loader import load_kb
+    from clonus.engine.decide.advisor import Advisor
+    from clonus.engine.intake.case import parse_case, read_case_text
+    from clonus.engine.knowledge.load import load_kb
 
     kb = load_kb()
     advisor = Advisor(kb)

@@ -1,15 +1,25 @@
-"""`clonus advise`: one case (file, stdin or flags) in, advice out as text, JSON or Markdown."""
+"""`clonus advise`: one case (file, stdin or flags) in, advice out as text, JSON or Markdown.
+
+Every input fact of the facts dictionary with a case field gets a flag of the same name (underscores
+become dashes): the flags are generated from the KB's facts.yaml, so a new fact gets its flag without
+Python. They are those of the KB the command line names (--kb, else $CLONUS_KB, else the shipped KB):
+cli/main.py builds the command for it.
+"""
 
 from __future__ import annotations
 
-import json
+import inspect
+from collections.abc import Mapping
 from enum import Enum
-from pathlib import Path
-from typing import Annotated
+from functools import cache
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from .common import fail, load_kb_or_exit, read_text_arg
+from .options import EngineName, IncludeDraft, KbDir, load_kb, read_case_data
+
+if TYPE_CHECKING:
+    from clonus.engine.knowledge.model import FactDef
 
 
 class Format(str, Enum):
@@ -18,85 +28,126 @@ class Format(str, Enum):
     markdown = "markdown"
 
 
-_P = "Patient"
-_M = "Medication"
-_R = "Response"
+CaseArg = Annotated[str | None, typer.Argument(
+    metavar="[CASE_FILE]", show_default=False,
+    help="Case file (YAML or JSON); '-' reads standard input. Flags below override its fields.")]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+ExplainOpt = Annotated[bool, typer.Option("--explain", help="Show why: the facts behind each recommendation "
+                                          "and every rule that fired, in order.")]
+
+# the command's own parameters, before the case-field flags
+FIXED = (
+    ("case_file", CaseArg, None), ("format", FormatOpt, Format.text), ("kb", KbDir, None),
+    ("engine", EngineName, None), ("explain", ExplainOpt, False), ("include_draft", IncludeDraft, False),
+)
+PANELS = {"patient": "Patient", "medication": "Medication", "response": "Response"}
+DOC = """Advise on one patient on oral baclofen: next step with a capped dose plan, precautions,
+monitoring, alternatives and adjuncts, each with its rule and sources.
+
+Exit codes: 0 advice given (including a request for missing data), 2 unusable input
+(one line on stderr naming the field, the value and what is accepted), 1 an internal failure
+(a safety check refused the answer: nothing is shown as advice).
+"""
 
 
-def advise(
-    case_file: Annotated[str | None, typer.Argument(
-        help="Case file (YAML or JSON); '-' reads standard input. Flags below override its fields.",
-        show_default=False)] = None,
-    format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
-    kb: Annotated[Path | None, typer.Option("--kb", help="Knowledge-base folder (default: the shipped KB).",
-                                            show_default=False)] = None,
-    explain: Annotated[bool, typer.Option("--explain", help="Show why: the facts behind each recommendation "
-                                          "and every rule that fired, in order.")] = False,
-    include_draft: Annotated[bool, typer.Option("--include-draft", help="Also run draft and reviewed rules "
-                                                "(the output says so).")] = False,
-    age: Annotated[str | None, typer.Option(help="Age in years.", rich_help_panel=_P)] = None,
-    condition: Annotated[str | None, typer.Option(help="Underlying condition (free text).", rich_help_panel=_P)] = None,
-    spasticity: Annotated[str | None, typer.Option(help="focal | generalized", rich_help_panel=_P)] = None,
-    respiratory_compromise: Annotated[bool | None, typer.Option(
-        "--respiratory-compromise/--no-respiratory-compromise", show_default=False, rich_help_panel=_P)] = None,
-    sleep_apnea: Annotated[str | None, typer.Option(help="none_known | suspected | untreated | treated",
-                                                    rich_help_panel=_P)] = None,
-    stroke: Annotated[bool | None, typer.Option("--stroke/--no-stroke", help="Spasticity after a stroke.",
-                                                show_default=False, rich_help_panel=_P)] = None,
-    egfr: Annotated[str | None, typer.Option(help="eGFR, mL/min/1.73 m2.", rich_help_panel=_P)] = None,
-    dialysis: Annotated[bool | None, typer.Option("--dialysis/--no-dialysis", show_default=False,
-                                                  rich_help_panel=_P)] = None,
-    hepatic_disease: Annotated[bool | None, typer.Option("--hepatic-disease/--no-hepatic-disease",
-                                                         show_default=False, rich_help_panel=_P)] = None,
-    epilepsy: Annotated[bool | None, typer.Option("--epilepsy/--no-epilepsy", show_default=False,
-                                                  rich_help_panel=_P)] = None,
-    pregnant: Annotated[bool | None, typer.Option("--pregnant/--no-pregnant", show_default=False,
-                                                  rich_help_panel=_P)] = None,
-    other_medications: Annotated[list[str] | None, typer.Option(
-        help="Another current medication; repeat, or separate with commas.", rich_help_panel=_P)] = None,
-    drug: Annotated[str | None, typer.Option(help="Current drug, e.g. baclofen.", rich_help_panel=_M)] = None,
-    route: Annotated[str | None, typer.Option(help="oral (default) | intrathecal", rich_help_panel=_M)] = None,
-    dose: Annotated[str | None, typer.Option(help="One administration with its unit, e.g. '15 mg'.",
-                                             rich_help_panel=_M)] = None,
-    frequency: Annotated[str | None, typer.Option(help="e.g. q8h, TID, 'every 8 hours', 'twice daily'.",
-                                                  rich_help_panel=_M)] = None,
-    relief: Annotated[str | None, typer.Option(help="adequate | inadequate", rich_help_panel=_R)] = None,
-    side_effects: Annotated[list[str] | None, typer.Option(
-        help="An adverse effect; repeat, or separate with commas.", rich_help_panel=_R)] = None,
-    side_effects_intolerable: Annotated[bool | None, typer.Option(
-        "--side-effects-intolerable/--no-side-effects-intolerable", show_default=False, rich_help_panel=_R)] = None,
-    withdrawal_signs: Annotated[bool | None, typer.Option(
-        "--withdrawal-signs/--no-withdrawal-signs", show_default=False, rich_help_panel=_R)] = None,
-) -> None:
-    """Advise on one patient on oral baclofen: next step with a capped dose plan, precautions,
-    monitoring, alternatives and adjuncts, each with its rule and sources.
+def _help(fact: FactDef) -> str:
+    text = fact.description.rstrip(".")
+    if fact.type == "enum":
+        text += f": {' | '.join(fact.values)}"
+    elif fact.type == "words":
+        text += "; repeat, or separate with commas"
+    elif fact.type == "number" and fact.unit and not fact.parse:
+        text += f" ({fact.unit})"
+    return text + "."
 
-    Exit codes: 0 advice given (including a request for missing data), 2 unusable input
-    (one line on stderr naming the field, the value and what is accepted), 1 an internal failure
-    (a safety check refused the answer: nothing is shown as advice).
-    """
-    flags = {k: v for k, v in locals().items() if k not in
-             ("case_file", "format", "kb", "explain", "include_draft") and v is not None}
-    from clonus.engine.errors import CaseError, ClonusError
-    from clonus.engine.intake import read_case_text
 
-    if case_file is None and not flags:
-        fail("give a case file (or '-' for standard input) or case flags such as --age and --dose; "
-             "see 'clonus advise --help'")
-    knowledge = load_kb_or_exit(kb)
+def fact_flags(facts: Mapping[str, FactDef]) -> list[tuple[str, Any]]:
+    """(parameter name, annotation) for every input fact with a case field, in the dictionary's order."""
+    reserved = {name for name, _, _ in FIXED}
+    out = []
+    for fact in facts.values():
+        if fact.origin != "input" or not fact.case_field:
+            continue
+        section, leaf = fact.case_field.split(".", 1)
+        if leaf in reserved or not leaf.isidentifier():
+            continue  # still settable from a case file
+        panel = PANELS.get(section, section.title())
+        flag = "--" + leaf.replace("_", "-")
+        if fact.type == "boolean":
+            option = typer.Option(f"{flag}/--no-{flag[2:]}", help=_help(fact), show_default=False,
+                                  rich_help_panel=panel)
+            out.append((leaf, Annotated[bool | None, option]))
+        elif fact.type == "words":
+            option = typer.Option(flag, help=_help(fact), metavar="WORD", show_default=False, rich_help_panel=panel)
+            out.append((leaf, Annotated[list[str] | None, option]))
+        else:
+            metavar = "|".join(fact.values) if fact.type == "enum" and len(fact.values) <= 4 else (
+                "NUMBER" if fact.type == "number" and not fact.parse else "TEXT")
+            option = typer.Option(flag, help=_help(fact), metavar=metavar.upper() if fact.type != "enum" else metavar,
+                                  show_default=False, rich_help_panel=panel)
+            out.append((leaf, Annotated[str | None, option]))
+    return out
+
+
+@cache
+def flags_of(root: str | None) -> tuple[tuple[str, Any], ...]:
+    """The case-field flags of the KB in `root` (None: $CLONUS_KB, else the shipped KB); none if unreadable."""
+    import os
+
+    from clonus.engine.errors import KbError
+    from clonus.engine.knowledge.load import load_fact_defs
+
     try:
-        data = (read_case_text(read_text_arg(case_file), "<stdin>" if case_file == "-" else case_file)
-                if case_file is not None else {})
-        _apply_flags(data, flags, knowledge.case_fields)
-        result = _advise(knowledge, data, include_draft)
-    except CaseError as exc:
-        fail(str(exc))
-    except ClonusError as exc:
-        fail(f"{type(exc).__name__}: {exc}", code=1)
-    typer.echo(_render(result, knowledge, format, explain), nl=False)
+        return tuple(fact_flags(load_fact_defs(root or os.environ.get("CLONUS_KB") or None)))
+    except KbError:
+        return ()  # the command reports the KB's problems when it runs
 
 
-def _apply_flags(data: dict, flags: dict, fields: dict) -> None:
+class AdviseCommand:
+    """The `advise` callback for one KB folder (None: $CLONUS_KB, else the shipped KB). Its signature, which
+    typer reads, holds the fixed options and a flag per case field of that KB's facts dictionary."""
+
+    __doc__ = DOC
+    __name__ = "advise"
+
+    def __init__(self, kb_dir: str | None = None):
+        self.kb_dir = kb_dir
+
+    @property
+    def __signature__(self) -> inspect.Signature:
+        params = [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default, annotation=ann)
+                  for name, ann, default in FIXED]
+        params += [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=ann)
+                   for name, ann in flags_of(self.kb_dir)]
+        return inspect.Signature(params)
+
+    @property
+    def __annotations__(self) -> dict[str, Any]:  # type: ignore[override]  # typer reads the hints here
+        return {p.name: p.annotation for p in self.__signature__.parameters.values()}
+
+    def __call__(self, **values: Any) -> None:
+        advise(values)
+
+
+def advise(values: dict[str, Any]) -> None:
+    from clonus.engine.decide.advisor import Advisor
+    from clonus.engine.errors import UsageError
+
+    fixed = {name: values.pop(name) for name, _, _ in FIXED}
+    knowledge = load_kb(fixed["kb"])
+    flags = {k: v for k, v in values.items() if v is not None}
+    if fixed["case_file"] is None and not flags:
+        raise UsageError("give a case file (or '-' for standard input) or case flags such as --age and --dose; "
+                         "see 'clonus advise --help'")
+    data = read_case_data(fixed["case_file"]) if fixed["case_file"] is not None else {}
+    apply_flags(data, flags, knowledge.case_fields)
+    with Advisor(knowledge, include_draft=fixed["include_draft"], engine=fixed["engine"]) as advisor:
+        result = advisor.advise(data)
+    typer.echo(_render(result, knowledge, fixed["format"], fixed["explain"]), nl=False)
+
+
+def apply_flags(data: dict, flags: dict, fields: Mapping[str, Any]) -> None:
+    """Set each flag's case field in the case mapping; words flags split on commas."""
     by_leaf = {path.rsplit(".", 1)[-1]: path for path in fields}
     for name, value in flags.items():
         if isinstance(value, list):
@@ -110,18 +161,11 @@ def _apply_flags(data: dict, flags: dict, fields: dict) -> None:
         target[leaf] = value
 
 
-def _advise(knowledge, data, include_draft):
-    from clonus.engine.advice import Advisor
-
-    with Advisor(knowledge, include_draft=include_draft) as advisor:
-        return advisor.advise(data)
-
-
 def _render(result, knowledge, format: Format, explain: bool) -> str:
-    from clonus.engine import report
+    from clonus.engine.explain import report
 
     if format is Format.json:
-        return json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n"
+        return report.render_json(result)
     if format is Format.markdown:
         return report.render_markdown(result, knowledge, explain)
     text = report.render_text(result, knowledge, explain)

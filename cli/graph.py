@@ -9,12 +9,15 @@ from typing import Annotated
 
 import typer
 
-from .common import fail, load_kb_or_exit, read_text_arg
+from .options import EngineName, IncludeDraft, KbDir, load_kb, read_case_data
 
 
 class View(str, Enum):
     rules = "rules"
     flow = "flow"
+
+
+BINARY = ("png",)
 
 
 class Format(str, Enum):
@@ -44,49 +47,45 @@ def graph(
     category: Annotated[list[str] | None, typer.Option(
         "--category", metavar="CAT", show_default=False,
         help="Keep the recommendations of this category (repeat for more) and what leads to them.")] = None,
-    kb: Annotated[Path | None, typer.Option(
-        "--kb", metavar="DIR", show_default=False, help="Knowledge-base folder (default: the shipped KB).")] = None,
-    include_draft: Annotated[bool, typer.Option("--include-draft", help="With --case: also run draft and "
-                                                "reviewed rules.")] = False,
+    kb: KbDir = None,
+    include_draft: IncludeDraft = False,
+    engine: EngineName = None,
 ) -> None:
     """Draw the knowledge base as a graph: DOT, Mermaid, GraphML, JSON, SVG, PNG or a self-contained HTML page
     (pan, zoom, click a node for its rule, rationale and sources). Same KB, same bytes.
 
     Exit codes: 0 written, 2 unusable request (unknown focus or category, bad case), 1 drawing failed.
     """
-    from clonus.engine.errors import CaseError, ClonusError
-    from clonus.engine.graph import GraphError, build_view, filter_categories, overlay_case
-    from clonus.engine.graph import focus as focus_on
-    from clonus.engine.graph_export import SUFFIXES, RenderError, export
+    from clonus.engine.errors import GraphError
+    from clonus.engine.graph import build_view
+    from clonus.engine.graph.export.formats import FORMATS, SUFFIXES, export
+    from clonus.engine.graph.filters import filter_categories, overlay_case
+    from clonus.engine.graph.filters import focus as focus_on
 
-    fmt = format.value if format else SUFFIXES.get(output.suffix.lower(), "dot") if output else "dot"
-    if fmt == "png" and output is None and sys.stdout.isatty():
-        fail("PNG is binary: give -o FILE (or redirect standard output)")
-    knowledge = load_kb_or_exit(kb)
-    try:
-        g = build_view(knowledge, view.value)
-        if case is not None:
-            g = overlay_case(g, _trace(knowledge, case, include_draft))
-        if focus:
-            g = focus_on(g, focus)
-        if category:
-            g = filter_categories(g, category)
-        data = export(g, fmt)
-    except RenderError as exc:
-        fail(str(exc), code=1)
-    except (GraphError, CaseError) as exc:
-        fail(str(exc))
-    except ClonusError as exc:
-        fail(f"{type(exc).__name__}: {exc}", code=1)
-    _write(data, output, fmt, g)
+    fmt = format.value if format is not None else "dot"
+    if format is None and output is not None:
+        if output.suffix.lower() not in SUFFIXES:
+            raise GraphError(f"-o {str(output)!r}: the suffix {output.suffix or '(none)'!r} names no format; "
+                             f"use one of {', '.join(sorted(SUFFIXES))}, or give --format ({', '.join(FORMATS)})")
+        fmt = SUFFIXES[output.suffix.lower()]
+    if fmt in BINARY and output is None and sys.stdout.isatty():
+        raise GraphError(f"{fmt.upper()} is binary: give -o FILE (or redirect standard output)")
+    knowledge = load_kb(kb)
+    g = build_view(knowledge, view.value)
+    if case is not None:
+        g = overlay_case(g, _trace(knowledge, case, include_draft, engine))
+    if focus:
+        g = focus_on(g, focus)
+    if category:
+        g = filter_categories(g, category)
+    _write(export(g, fmt), output, fmt, g)
 
 
-def _trace(knowledge, case: str, include_draft: bool):
-    from clonus.engine.advice import Advisor
-    from clonus.engine.intake import read_case_text
+def _trace(knowledge, case: str, include_draft: bool, engine: str | None):
+    from clonus.engine.decide.advisor import Advisor
 
-    data = read_case_text(read_text_arg(case), "case file")
-    with Advisor(knowledge, include_draft=include_draft) as advisor:
+    data = read_case_data(case)
+    with Advisor(knowledge, include_draft=include_draft, engine=engine) as advisor:
         return advisor.advise(data).trace
 
 
@@ -98,6 +97,8 @@ def _write(data: bytes, output: Path | None, fmt: str, g) -> None:
     try:
         output.write_bytes(data)
     except OSError as exc:
-        fail(f"cannot write {str(output)!r}: {exc.strerror or exc}", code=1)
+        from clonus.engine.errors import OutputError
+
+        raise OutputError(f"cannot write {str(output)!r}: {exc.strerror or exc}") from exc
     typer.echo(f"clonus: wrote {output} ({fmt}, {g.number_of_nodes()} nodes, {g.number_of_edges()} edges)",
                err=True)

@@ -1,12 +1,18 @@
-"""The one error tree of clonus. Findings (lint problems, recommendations) are data; these are failures.
+"""The one error tree of clonus. Findings (recommendations, lint problems, test outcomes) are data; these
+are failures. Every class carries the exit code the command line ends with and the HTTP status the
+service answers with, so that neither face chooses per call site.
 
-    ClonusError
-    ├── KbError          the knowledge base cannot be loaded or compiled (carries every Problem found)
-    ├── CaseError        a case cannot be used: names the field, the value given and what is accepted
-    ├── EngineError      durable_rules misbehaved (swallowed exception, error code, re-entrant use)
-    ├── SafetyError      a result broke a safety invariant; it is never shown as advice
-    └── GraphError       a graph cannot be built or filtered (engine/graph.py)
-        └── RenderError  a graph format cannot be written (engine/graph_export.py)
+    ClonusError                       exit  HTTP
+    ├── UsageError                       2   400   a request names something that does not exist
+    │   ├── CaseError                    2   422   a case cannot be used: field, value given, what is accepted
+    │   ├── CaseFileError                2   400   a case file cannot be read
+    │   ├── GraphError                   2   400   a graph view, focus, category or format that does not exist
+    │   └── LintError                    2   400   lint cannot run: the folder is not a KB
+    ├── KbError                          2   500   the KB cannot be loaded or compiled (every Problem found)
+    ├── OutputError                      1   500   an answer could not be written (closed pipe, full disk)
+    ├── EngineError                      1   500   the rule engine misbehaved (swallowed exception, error code)
+    ├── SafetyError                      1   500   an answer broke a safety invariant; it is never shown
+    └── RenderError                      1   500   Graphviz could not draw a graph
 """
 
 from __future__ import annotations
@@ -37,17 +43,21 @@ class Problem:
 class ClonusError(Exception):
     """Root of every error clonus raises on purpose."""
 
-
-class KbError(ClonusError):
-    """The KB is malformed; `problems` lists every problem, not only the first."""
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = list(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
+    exit_code = 1
+    http_status = 500
 
 
-class CaseError(ClonusError):
+class UsageError(ClonusError):
+    """The request cannot be carried out as given (a name that does not exist, a bad option value)."""
+
+    exit_code = 2
+    http_status = 400
+
+
+class CaseError(UsageError):
     """A case value cannot be used. The message is one line: field, value given, what is accepted."""
+
+    http_status = 422
 
     def __init__(self, field: str, value: object, accepted: str, message: str | None = None):
         self.field = field
@@ -56,9 +66,48 @@ class CaseError(ClonusError):
         super().__init__(message or f"{field}: {value!r} is not accepted; expected {accepted}")
 
 
+class CaseFileError(UsageError):
+    """A case file cannot be read (missing, a folder, not UTF-8)."""
+
+    def __init__(self, path: str, reason: str, label: str | None = None):
+        self.path = path
+        where = f"{label}: {path!r}" if label else f"{path}:"
+        super().__init__(f"{where} cannot be read ({reason})")
+
+
+class GraphError(UsageError):
+    """A graph request names something the KB or the view does not have (a view, a focus, a category)."""
+
+
+class LintError(UsageError):
+    """Lint cannot run: the folder is not a KB."""
+
+
+class KbError(ClonusError):
+    """The KB is malformed; `problems` lists every problem, not only the first."""
+
+    exit_code = 2
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+    @property
+    def summary(self) -> str:
+        return f"the knowledge base cannot be loaded ({len(self.problems)} problem(s))"
+
+
+class OutputError(ClonusError):
+    """The answer could not be written (standard output closed, disk full)."""
+
+
 class EngineError(ClonusError):
-    """durable_rules failed or reported an error that it would otherwise have swallowed."""
+    """The rule engine failed or reported an error that it would otherwise have swallowed."""
 
 
 class SafetyError(ClonusError):
     """A result broke a safety invariant (dose above ceiling, conflicting advice...)."""
+
+
+class RenderError(ClonusError):
+    """Graphviz (graphviz-pure) is missing or could not draw the graph: not the user's request."""

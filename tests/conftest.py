@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from clonus.engine.advice import Advisor
-from clonus.engine.loader import default_kb_dir, load_kb
+from clonus.engine.decide.advisor import Advisor
+from clonus.engine.knowledge.load import default_kb_dir, load_kb
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"

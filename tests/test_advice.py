@@ -6,9 +6,9 @@ import dataclasses
 
 import pytest
 
-from clonus.engine.advice import check_invariants
+from clonus.engine.decide.advisor import check_invariants
+from clonus.engine.decide.result import Recommendation
 from clonus.engine.errors import CaseError, SafetyError
-from clonus.engine.result import Recommendation
 
 from conftest import reference_case
 

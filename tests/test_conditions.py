@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from clonus.engine import conditions as cond
-from clonus.engine.conditions import All, Any_, Atom, ConditionSyntaxError, Not, holds, negate, parse_atom, to_dnf
+from clonus.engine.knowledge import conditions as cond
+from clonus.engine.knowledge.conditions import (
+    All,
+    Any_,
+    Atom,
+    ConditionSyntaxError,
+    Not,
+    holds,
+    negate,
+    parse_atom,
+    to_dnf,
+)
 
 # ---- grammar ---------------------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from clonus.cli.main import app
 from clonus.engine.errors import CaseError
-from clonus.engine.intake import parse_case
+from clonus.engine.intake.case import parse_case
 
 from conftest import REPO, reference_case
 

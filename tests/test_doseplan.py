@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from clonus.engine.doseplan import make_dose_plan
+from clonus.engine.decide.doseplan import make_dose_plan
 from clonus.engine.errors import SafetyError
 
 # The parameters of baclofen.escalate.below-max (checked against the shipped KB below).

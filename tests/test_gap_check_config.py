@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from clonus.engine.conditions import Atom
 from clonus.engine.errors import KbError
-from clonus.engine.loader import load_kb
-from clonus.engine.search import gap_population, next_step_codes
+from clonus.engine.knowledge.conditions import Atom
+from clonus.engine.knowledge.load import load_kb
+from clonus.engine.workbench.search import gap_population, next_step_codes
 
 
 def test_shipped_gap_check(shipped_kb):

@@ -18,9 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from clonus.engine.graph import build_view, overlay_case
-from clonus.engine.graph_dot import svg_ids
-from clonus.engine.graph_export import export
+from clonus.engine.graph import build_view
+from clonus.engine.graph.export.dot import svg_ids
+from clonus.engine.graph.export.formats import export
+from clonus.engine.graph.filters import overlay_case
 
 from conftest import reference_case
 

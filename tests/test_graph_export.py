@@ -1,13 +1,12 @@
 """engine/graph_export.py and `clonus graph`: every format exports from the shipped KB, is parsed back where
 a parser exists, is deterministic, and DOT and Mermaid match their goldens.
 
-Goldens are regenerated only on purpose: CLONUS_UPDATE_GOLDEN=1 python -m pytest tests/test_graph_export.py
+Goldens are regenerated only on purpose, by `python tools/regenerate.py`; these tests only compare.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import struct
 import xml.etree.ElementTree as ET
@@ -19,9 +18,10 @@ import pytest
 from typer.testing import CliRunner
 
 from clonus.cli.main import app
-from clonus.engine.graph import build_view, overlay_case
-from clonus.engine.graph_dot import LEGEND_ID, svg_ids, to_dot
-from clonus.engine.graph_export import FORMATS, PNG_DPI, export, flatten, to_mermaid
+from clonus.engine.graph import build_view
+from clonus.engine.graph.export.dot import LEGEND_ID, svg_ids, to_dot
+from clonus.engine.graph.export.formats import FORMATS, PNG_DPI, export, flatten, to_mermaid
+from clonus.engine.graph.filters import overlay_case
 
 from conftest import EXAMPLES, reference_case
 
@@ -57,21 +57,15 @@ def _plain(value):
 def test_shipped_kb_matches_golden(view, fmt, suffix):
     out = export(view, fmt).decode()
     golden = GOLDEN / f"{view.graph['view']}.{suffix}"
-    if os.environ.get("CLONUS_UPDATE_GOLDEN") == "1":
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(out, encoding="utf-8")
-    assert golden.is_file(), f"no golden {golden.name}; generate it with CLONUS_UPDATE_GOLDEN=1"
+    assert golden.is_file(), f"no golden {golden.name}; generate it with tools/regenerate.py"
     assert out == golden.read_text(encoding="utf-8")
 
 
 def test_flowchart_in_the_docs_is_the_shipped_kb(shipped_kb):
     """docs/graphs/flow.png (embedded in the README) is redrawn whenever the rules change, never by hand."""
     png = export(build_view(shipped_kb, "flow"), "png")
-    if os.environ.get("CLONUS_UPDATE_GOLDEN") == "1":
-        DOCS_FLOWCHART.parent.mkdir(parents=True, exist_ok=True)
-        DOCS_FLOWCHART.write_bytes(png)
-    assert DOCS_FLOWCHART.is_file(), "no docs/graphs/flow.png; generate it with CLONUS_UPDATE_GOLDEN=1"
-    assert png == DOCS_FLOWCHART.read_bytes(), "the KB changed: regenerate with CLONUS_UPDATE_GOLDEN=1"
+    assert DOCS_FLOWCHART.is_file(), "no docs/graphs/flow.png; generate it with tools/regenerate.py"
+    assert png == DOCS_FLOWCHART.read_bytes(), "the KB changed: regenerate with tools/regenerate.py"
 
 
 def test_every_format_is_deterministic(exported):

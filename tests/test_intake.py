@@ -7,7 +7,7 @@ import re
 import pytest
 
 from clonus.engine.errors import CaseError
-from clonus.engine.intake import parse_case, read_case_text
+from clonus.engine.intake.case import parse_case, read_case_text
 
 from conftest import reference_case
 
@@ -157,7 +157,7 @@ def test_refused_value_is_one_line_naming_field_value_and_what_is_accepted(shipp
 
 
 @pytest.mark.parametrize("value, hint", [("15", "a bare number has no unit"), ("15 ml", "'ml' is not a mass unit"),
-                                         ("15 kg", "'kg' is not a mass unit")])
+                                         ("15 kg", "'kg' is not a mass unit (did you mean 'g'?)")])
 def test_dose_refusal_says_why(shipped_kb, value, hint):
     with pytest.raises(CaseError) as info:
         parse_case(shipped_kb, case_with("medication", "dose", value))

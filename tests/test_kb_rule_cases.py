@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from clonus.engine.advice import Advisor
-from clonus.engine.loader import default_kb_dir, load_kb
-from clonus.engine.ruletests import case_id, run_case
+from clonus.engine.decide.advisor import Advisor
+from clonus.engine.explain.rule_tests import describe
+from clonus.engine.knowledge.load import default_kb_dir, load_kb
+from clonus.engine.workbench.ruletests import case_id, run_case
 
 KB = load_kb(default_kb_dir())  # the cases are the parameters, so they are read at collection
 
@@ -35,5 +36,5 @@ def test_the_shipped_kb_has_rule_test_cases():
 @pytest.mark.parametrize("test", [_param(t) for t in KB.tests])
 def test_rule_case(test, rule_advisor):
     outcome, _, _ = run_case(rule_advisor, test)
-    assert outcome.error is None, outcome.describe()
-    assert not outcome.missing and not outcome.unexpected, "\n" + outcome.describe()
+    assert outcome.error is None, describe(outcome)
+    assert not outcome.missing and not outcome.unexpected, "\n" + describe(outcome)

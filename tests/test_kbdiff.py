@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from clonus.engine.errors import CaseError
-from clonus.engine.kbdiff import CaseFileError, case_changes, case_files, kb_cases, rule_changes
-from clonus.engine.loader import load_kb
+from clonus.engine.knowledge.load import load_kb
+from clonus.engine.workbench.kbdiff import CaseFileError, case_changes, case_files, kb_cases, rule_changes
 
 from lintkbs import build_kb, plant
 

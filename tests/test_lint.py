@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from clonus.engine.advice import Advisor
-from clonus.engine.conditions import parse_atom
+from clonus.engine.decide.advisor import Advisor
 from clonus.engine.errors import SafetyError
-from clonus.engine.intake import parse_case
-from clonus.engine.lint import CHECKS, LintError, contradiction, lint
-from clonus.engine.loader import load_kb
-from clonus.engine.search import next_step_codes
+from clonus.engine.intake.case import parse_case
+from clonus.engine.knowledge.conditions import parse_atom
+from clonus.engine.knowledge.load import load_kb
+from clonus.engine.workbench.lint import CHECKS, LintError, contradiction, lint
+from clonus.engine.workbench.search import next_step_codes
 
 from lintkbs import VARIANTS, build_kb, plant
 

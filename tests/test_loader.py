@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from clonus.engine.errors import KbError
-from clonus.engine.loader import load_kb
+from clonus.engine.knowledge.load import load_kb
 
 
 @pytest.fixture
@@ -248,7 +248,8 @@ BROKEN = [
      "{file}:{line}: out_of_scope_pediatric.severty: unknown field (did you mean 'severity'?); "
      "allowed: severity, title, text"),
     ("unknown-source-key", "sources.yaml", "  S01:", "grade: A", "grade: A\n    grading: A",
-     "{file}:{next_line}: S01.grading: unknown field; allowed: title, publisher, year, url, grade"),
+     "{file}:{next_line}: S01.grading: unknown field (did you mean 'grade'?); "
+     "allowed: title, publisher, year, url, grade"),
     ("bad-code-severity", "codes.yaml", "out_of_scope_pediatric:", "severity: critical", "severity: urgent",
      "{file}:{line}: out_of_scope_pediatric.severity: 'urgent' is not one of info, warning, critical"),
     ("bad-source-grade", "sources.yaml", "  S01:", "grade: A", "grade: D",

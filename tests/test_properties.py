@@ -13,7 +13,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clonus.engine.loader import default_kb_dir
+from clonus.engine.knowledge.load import default_kb_dir
 
 NOTATIONS = yaml.safe_load((default_kb_dir() / "notations.yaml").read_text(encoding="utf-8"))
 FREQUENCIES = sorted(NOTATIONS["frequencies"])

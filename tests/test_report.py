@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from clonus.engine import report
-from clonus.engine.result import Recommendation
+from clonus.engine.decide.result import Recommendation
+from clonus.engine.explain import report
 
 from conftest import reference_case
 
@@ -137,7 +137,7 @@ def test_text_explain_gives_reasons_and_the_trace(reference, shipped_kb):
     assert trace[1] == "RULES THAT FIRED (in order)"
     assert len(trace) == 2 + len(reference.trace)
     for i, entry in enumerate(reference.trace, 1):
-        assert trace[1 + i].startswith(f"  {i:2}. {entry.rule}  [")
+        assert trace[1 + i].startswith(f"  {i:2}. {entry.rule} [")
 
 
 def test_text_unknown_category_goes_to_other(every_category, shipped_kb):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from clonus.engine.conditions import parse_atom
-from clonus.engine.loader import load_kb
-from clonus.engine.ruletests import case_id, run_tests, suite_name, truth
+from clonus.engine.explain.rule_tests import describe
+from clonus.engine.knowledge.conditions import parse_atom
+from clonus.engine.knowledge.load import load_kb
+from clonus.engine.workbench.ruletests import case_id, run_tests, suite_name, truth
 
 from lintkbs import build_kb
 
@@ -65,7 +66,7 @@ def test_a_failing_case_shows_missing_unexpected_and_trace(mixed_kb):
     assert outcome.status == "failed" and outcome.fails
     assert outcome.missing == ("maintain_current_dose",)
     assert outcome.unexpected == ("increase_baclofen",)
-    text = outcome.describe()
+    text = describe(outcome)
     assert "missing:    maintain_current_dose" in text
     assert "unexpected: increase_baclofen" in text
     assert "dose.escalate [adult_on_baclofen=true" in text  # the trace, with what each rule matched

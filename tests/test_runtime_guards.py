@@ -20,12 +20,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from clonus.engine.compiler import MAX_TESTS_PER_FACT, compile_plan
+from clonus.engine.backends.durable.compiler import MAX_TESTS_PER_FACT, compile_plan
+from clonus.engine.backends.durable.runtime import DurableEngine as Engine
+from clonus.engine.decide.evaluation import make_evaluation_plan
 from clonus.engine.errors import EngineError, KbError
-from clonus.engine.intake import parse_case
-from clonus.engine.loader import load_kb
-from clonus.engine.plan import make_plan
-from clonus.engine.runtime import Engine
+from clonus.engine.intake.case import parse_case
+from clonus.engine.knowledge.load import load_kb
 
 from conftest import reference_case
 
@@ -50,14 +50,14 @@ RAW_PRELUDE = textwrap.dedent("""
 # The same for clonus: helpers to build an Engine on a tiny KB written by the test.
 CLONUS_PRELUDE = textwrap.dedent("""
     import gc, json, os, sys
-    from clonus.engine.compiler import compile_plan
+    from clonus.engine.backends.durable.compiler import compile_plan
     from clonus.engine.errors import EngineError
-    from clonus.engine.loader import load_kb
-    from clonus.engine.plan import make_plan
-    from clonus.engine.runtime import Engine
+    from clonus.engine.knowledge.load import load_kb
+    from clonus.engine.decide.evaluation import make_evaluation_plan
+    from clonus.engine.backends.durable.runtime import DurableEngine as Engine
 
     def engine(kb_dir):
-        return Engine(compile_plan(make_plan(load_kb(kb_dir))))
+        return Engine(compile_plan(make_evaluation_plan(load_kb(kb_dir))))
 
     def rss_mb():
         with open("/proc/self/statm") as f:
@@ -96,7 +96,7 @@ def write_rules(kb_dir: Path, rules: list[dict], extra_facts: dict | None = None
 
 
 def engine_for(kb_dir: Path) -> Engine:
-    return Engine(compile_plan(make_plan(load_kb(kb_dir))))
+    return Engine(compile_plan(make_evaluation_plan(load_kb(kb_dir))))
 
 
 def derived_bool(name: str) -> dict:
@@ -185,7 +185,7 @@ def test_colliding_state_ids_in_turn_do_not_mix_two_cases(shipped_kb):
     first = parse_case(shipped_kb, {"patient": {"age": 45}})
     second = parse_case(shipped_kb, {"medication": {"drug": "baclofen", "dose": "15 mg", "frequency": "q8h"},
                                      "response": {"relief": "inadequate"}})
-    compiled = compile_plan(make_plan(shipped_kb))
+    compiled = compile_plan(make_evaluation_plan(shipped_kb))
     with Engine(compiled) as fresh:
         alone = fresh.evaluate(second.facts, second.absent)
     with Engine(compiled) as engine:
@@ -210,7 +210,7 @@ def test_reentrant_evaluate_raises_engine_error(monkeypatch, shipped_kb):
 
     monkeypatch.setattr(Engine, "_action", action)
     case = parse_case(shipped_kb, reference_case())
-    with Engine(compile_plan(make_plan(shipped_kb))) as engine:
+    with Engine(compile_plan(make_evaluation_plan(shipped_kb))) as engine:
         holder["engine"] = engine
         with pytest.raises(EngineError, match="one case at a time"):
             engine.evaluate(case.facts, case.absent)
@@ -233,7 +233,7 @@ def test_concurrent_evaluate_raises_engine_error_and_first_case_completes(monkey
     monkeypatch.setattr(Engine, "_action", action)
     case = parse_case(shipped_kb, reference_case())
     outcome: dict[str, object] = {}
-    with Engine(compile_plan(make_plan(shipped_kb))) as engine:
+    with Engine(compile_plan(make_evaluation_plan(shipped_kb))) as engine:
         worker = threading.Thread(target=lambda: outcome.setdefault("first", engine.evaluate(case.facts, case.absent)))
         worker.start()
         assert inside.wait(30)
@@ -377,14 +377,14 @@ def test_compiled_rulesets_never_use_engine_negation_or_item_quantifiers(kb_copy
     ], NEGATION_FACTS))
     for kb in (shipped_kb, tiny):
         for include_draft in (False, True):
-            text = json.dumps(dict(compile_plan(make_plan(kb, include_draft)).definition))
+            text = json.dumps(dict(compile_plan(make_evaluation_plan(kb, include_draft)).definition))
             for marker in ("$not", "$nex", "$ex", "$iall", "$iany"):
                 assert marker not in text
 
 
 def test_stratified_negation_matches_brute_force_in_every_order(kb_copy):
     kb = load_kb(write_rules(kb_copy, NEGATION_RULES, NEGATION_FACTS))
-    plan = make_plan(kb)
+    plan = make_evaluation_plan(kb)
     assert plan.rule_strata["t.outcome"] == 1 and plan.rule_strata["t.second"] == 2
     compiled = compile_plan(plan)
     cases = [dict(zip(INPUTS, bits, strict=True)) for bits in itertools.product((False, True), repeat=len(INPUTS))]
@@ -409,7 +409,7 @@ def test_stratified_negation_matches_brute_force_for_every_rule_order(kb_copy):
     kb = load_kb(write_rules(kb_copy, NEGATION_RULES, NEGATION_FACTS))
     cases = [dict(zip(INPUTS, bits, strict=True)) for bits in itertools.product((False, True), repeat=len(INPUTS))]
     for rules in itertools.permutations(kb.rules):  # rule order is durable's registration (agenda) order
-        with Engine(compile_plan(make_plan(dataclasses.replace(kb, rules=rules)))) as engine:
+        with Engine(compile_plan(make_evaluation_plan(dataclasses.replace(kb, rules=rules)))) as engine:
             for case in cases:
                 got = engine.evaluate(case, set())
                 assert {k: bool(got.derived.get(k, False)) for k in brute_force(case)} == brute_force(case)
@@ -489,7 +489,7 @@ def test_engine_failure_before_any_action_closes_the_ruleset_instead_of_deleting
 def test_compiled_rules_use_only_all_and_survive_registration_unchanged(shipped_kb):
     """durable accepts only all/any/pri/count/cap/dist/run (105 otherwise), fires `any` more than once for
     one match, wraps negative `pri`, and deletes `run` from the dict it registers."""
-    compiled = compile_plan(make_plan(shipped_kb, include_draft=True))
+    compiled = compile_plan(make_evaluation_plan(shipped_kb, include_draft=True))
     snapshot = json.dumps(dict(compiled.definition), sort_keys=True)
     assert {key for rule in compiled.definition.values() for key in rule} == {"all"}
     first, second = Engine(compiled), Engine(compiled)
@@ -521,7 +521,7 @@ def test_raw_host_starts_two_timer_threads():
 
 
 def test_building_engines_starts_no_threads(shipped_kb):
-    compiled = compile_plan(make_plan(shipped_kb))
+    compiled = compile_plan(make_evaluation_plan(shipped_kb))
     before = threading.active_count()
     engines = [Engine(compiled) for _ in range(20)]
     for engine in engines:
@@ -533,7 +533,7 @@ def test_building_engines_starts_no_threads(shipped_kb):
 
 
 MANY_ENGINES = """
-    compiled = compile_plan(make_plan(load_kb(None)))
+    compiled = compile_plan(make_evaluation_plan(load_kb(None)))
     with Engine(compiled) as warm:
         warm.evaluate({"age": 45}, set())
     gc.collect()
@@ -559,7 +559,7 @@ def test_closing_engines_frees_their_rulesets():
 
 
 def test_closed_engine_refuses_cases_and_closes_twice_quietly(shipped_kb):
-    engine = Engine(compile_plan(make_plan(shipped_kb)))
+    engine = Engine(compile_plan(make_evaluation_plan(shipped_kb)))
     engine.close()
     engine.close()
     with pytest.raises(EngineError, match="closed"):
@@ -592,7 +592,7 @@ def test_raw_durable_fails_above_64_passing_tests_on_one_fact():
 def test_more_than_64_conditions_on_one_fact_is_refused_at_compile(kb_copy):
     kb = load_kb(write_rules(kb_copy, threshold_rules(MAX_TESTS_PER_FACT + 1)))
     with pytest.raises(KbError, match="65 distinct conditions on one fact"):
-        compile_plan(make_plan(kb))
+        compile_plan(make_evaluation_plan(kb))
 
 
 def test_64_conditions_on_one_fact_all_passing_run(kb_copy):
@@ -667,8 +667,8 @@ def test_lacks_and_has_hold_for_empty_and_missing_word_lists(kb_copy):
 # -- a long run: 100,000 cases, garbage collected along the way, memory flat ------------------------------
 
 LONG_RUN = """
-    from clonus.engine.intake import parse_case
-    from clonus.engine.advice import Advisor
+    from clonus.engine.intake.case import parse_case
+    from clonus.engine.decide.advisor import Advisor
     total = int(sys.argv[1])
     advisor = Advisor(load_kb(None))
     doses = ["5 mg", "10 mg", "15 mg", "20 mg", "0.02 g"]

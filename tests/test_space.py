@@ -7,10 +7,10 @@ import itertools
 
 import pytest
 
-from clonus.engine.boundaries import atoms_by_fact, dimensions, fact_values, signature
-from clonus.engine.conditions import parse_atom
-from clonus.engine.loader import load_kb
-from clonus.engine.space import Explorer, Outcome, Question
+from clonus.engine.knowledge.boundaries import atoms_by_fact, dimensions, fact_values, signature
+from clonus.engine.knowledge.conditions import parse_atom
+from clonus.engine.knowledge.load import load_kb
+from clonus.engine.workbench.space import Explorer, Outcome, Question
 
 from lintkbs import build_kb
 
@@ -82,9 +82,9 @@ class _Counting:
     """Runs assignments through the real engine via the lint runner, counting distinct runs."""
 
     def __init__(self, kb):
-        from clonus.engine.search import _Runner
+        from clonus.engine.workbench.search import _Runner
 
-        self.runner = _Runner(kb, include_draft=False)
+        self.runner = _Runner(kb, include_draft=False, engine=None)
         self.runs = 0
 
     def __call__(self, assignment):
@@ -129,7 +129,7 @@ def test_an_exploration_covers_every_combination_the_question_can_tell_apart(min
 def test_the_gap_question_finds_every_case_brute_force_finds(tmp_path, variant):
     """Exactness of the settled-case pruning: the pruned exploration reaches a case without a next step
     exactly when one exists in the full boundary space."""
-    from clonus.engine.search import next_step_codes
+    from clonus.engine.workbench.search import next_step_codes
 
     kb = load_kb(build_kb(tmp_path, variant))
     counting = _Counting(kb)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from clonus.engine.advice import Advisor
-from clonus.engine.intake import parse_case
-from clonus.engine.loader import load_kb
-from clonus.engine.whynot import answer, why, why_not
+from clonus.engine.decide.advisor import Advisor
+from clonus.engine.explain.whynot import why, why_not
+from clonus.engine.intake.case import parse_case
+from clonus.engine.knowledge.load import load_kb
 
 from conftest import reference_case
 from lintkbs import build_kb, plant
@@ -15,7 +15,7 @@ from lintkbs import build_kb, plant
 
 def _explain(advisor, data, code, want_why):
     case = parse_case(advisor.kb, data)
-    got = answer(advisor, case)
+    got = advisor.answer(case)
     chains = (why if want_why else why_not)(advisor.kb, advisor.plan, case, got, code)
     return got, chains
 

@@ -1,0 +1,51 @@
+"""What commands share: the --kb, --engine and --include-draft options, reading a KB and a case argument.
+
+Commands raise; cli/main.py turns every ClonusError into its one-line message and exit code.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from clonus.engine.knowledge.model import Kb
+
+KbDir = Annotated[Path | None, typer.Option(
+    "--kb", envvar="CLONUS_KB", metavar="DIR", show_default=False,
+    help="Knowledge-base folder (default: the shipped KB; also $CLONUS_KB).")]
+EngineName = Annotated[str | None, typer.Option(
+    "--engine", metavar="NAME", show_default=False,
+    help="Rule engine to run the KB on: durable (durable_rules; the default where it imports).")]
+IncludeDraft = Annotated[bool, typer.Option(
+    "--include-draft", help="Also run draft and reviewed rules (the answer says so).")]
+
+
+def load_kb(kb_dir: Path | None) -> Kb:
+    """The KB in `kb_dir` (the shipped one when None); KbError lists every problem."""
+    from clonus.engine.knowledge.load import load_kb as load
+
+    return load(kb_dir)
+
+
+def read_case(arg: str) -> tuple[str, str]:
+    """A case argument's text and the name errors give it: '-' is standard input, read as <stdin>."""
+    from clonus.engine.errors import CaseFileError
+
+    if arg == "-":
+        return sys.stdin.read(), "<stdin>"
+    try:
+        return Path(arg).read_text(encoding="utf-8"), arg
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CaseFileError(arg, getattr(exc, "strerror", None) or str(exc), "case file") from exc
+
+
+def read_case_data(arg: str) -> dict:
+    """A case argument parsed (YAML, or strict JSON for .json), errors located in the file by its name."""
+    from clonus.engine.intake.case import read_case_text
+
+    text, name = read_case(arg)
+    return read_case_text(text, name)

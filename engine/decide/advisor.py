@@ -1,0 +1,155 @@
+"""From a case to a Result: intake, the rule engine (a backend), dose plan, safety checks, ordering."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from clonus.engine.decide.backend import Backend, Evaluation, default_engine, load_backend
+from clonus.engine.decide.doseplan import DosePlan, make_dose_plan
+from clonus.engine.decide.evaluation import make_evaluation_plan
+from clonus.engine.decide.invariants import check_invariants
+from clonus.engine.decide.result import Answer, Recommendation, Result, TraceEntry
+from clonus.engine.errors import SafetyError
+from clonus.engine.intake.case import Case, parse_case
+from clonus.engine.knowledge.model import Kb
+from clonus.engine.knowledge.wording import describe, fill_slots
+
+
+class Advisor:
+    """A KB compiled into a live engine (a backend: `engine` names it, default the first that runs
+    here). Use as a context manager, or call close()."""
+
+    def __init__(self, kb: Kb, include_draft: bool = False, engine: str | Backend | None = None):
+        self.kb = kb
+        self.plan = make_evaluation_plan(kb, include_draft)
+        self.backend = engine if engine is not None and not isinstance(engine, str) else \
+            load_backend(engine or default_engine())
+        self.engine = self.backend.compile(self.plan)
+        self.engine_name = {"name": self.backend.name, "version": self.backend.version()}
+        self._code_order = {code: i for i, code in enumerate(kb.codes)}
+
+    def close(self) -> None:
+        self.engine.close()
+
+    def __enter__(self) -> Advisor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def advise(self, data: Mapping[str, Any]) -> Result:
+        """Validate a case mapping (CaseError if unusable) and answer it."""
+        return self.advise_case(parse_case(self.kb, data))
+
+    def advise_case(self, case: Case) -> Result:
+        """Answer a validated case; SafetyError if the answer breaks an invariant (never shown)."""
+        return self._decide(case, self.engine.evaluate(case.facts, case.absent))
+
+    def answer(self, case: Case) -> Answer:
+        """What the rules made of a case, also when the runtime refuses the answer (for explanations)."""
+        evaluation = self.engine.evaluate(case.facts, case.absent)
+        try:
+            result = self._decide(case, evaluation)
+        except SafetyError as exc:
+            trace = self._trace(evaluation)
+            made = {c for entry in trace for c in entry.recommended}
+            return Answer(tuple(c for c in self.kb.codes if c in made), trace, dict(evaluation.derived), str(exc))
+        return Answer(result.codes(), result.trace, result.derived, None)
+
+    def _decide(self, case: Case, evaluation: Evaluation) -> Result:
+        unfilled, trace = self._recommendations(evaluation)
+        plan = self._dose_plan(evaluation, case, {r.code for r in unfilled})
+        recommendations = tuple(self._fill_text(r, plan) for r in unfilled)
+        missing = self._missing(evaluation)
+        result = Result(
+            recommendations=recommendations, dose_plan=plan, missing=missing, facts=dict(case.facts),
+            derived=dict(sorted(evaluation.derived.items())), trace=trace, kb_name=self.kb.name,
+            kb_version=self.kb.version, kb_digest=self.kb.digest, include_draft=self.plan.include_draft,
+            draft_rules_fired=tuple(dict.fromkeys(
+                f.rule for f in evaluation.firings if self.kb.rule(f.rule).status != "approved")),
+            cited_sources=self._cited(recommendations), engine=self.engine_name,
+        )
+        check_invariants(self.kb, result)
+        return result
+
+    def _recommendations(self, evaluation: Evaluation) -> tuple[list[Recommendation], tuple[TraceEntry, ...]]:
+        merged: dict[str, dict[str, Any]] = {}
+        premises: dict[str, list[str]] = {}  # derived fact -> the reasons it was asserted
+        for firing in evaluation.firings:
+            rule = self.kb.rule(firing.rule)
+            values = dict(firing.matched)
+            because: list[str] = []
+            for atom in rule.alternatives[firing.alternative]:
+                if atom.fact in premises and atom.op == "==" and atom.value is not False:
+                    because.extend(premises[atom.fact])  # explain a derived fact by what produced it
+                else:
+                    because.append(describe(self.kb, atom, values.get(atom.fact)))
+            because = list(dict.fromkeys(because))
+            for fact, _ in firing.asserted:
+                premises[fact] = because
+            for rec in rule.recommends:
+                entry = merged.setdefault(rec.code, {"rules": [], "sources": [], "because": [], "params": {}})
+                entry["rules"].append(rule.id)
+                entry["sources"].extend(rule.sources)
+                entry["because"].extend(because)
+                entry["params"].update(rec.params)
+        trace = self._trace(evaluation)
+        ordered = sorted(merged, key=lambda code: self._code_order[code])
+        recs = []
+        for code in ordered:
+            entry, definition = merged[code], self.kb.codes[code]
+            recs.append(Recommendation(
+                code=code, category=definition.category, severity=definition.severity, title=definition.title,
+                text=fill_slots(definition.text, entry["params"]), rule=entry["rules"][0],
+                rules=tuple(dict.fromkeys(entry["rules"])), sources=tuple(dict.fromkeys(entry["sources"])),
+                because=tuple(dict.fromkeys(entry["because"])),
+            ))
+        return recs, trace
+
+    def _trace(self, evaluation: Evaluation) -> tuple[TraceEntry, ...]:
+        return tuple(TraceEntry(f.rule, f.alternative, f.matched, f.asserted,
+                                tuple(r.code for r in self.kb.rule(f.rule).recommends)) for f in evaluation.firings)
+
+    def _dose_plan(self, evaluation: Evaluation, case: Case, codes: set[str]) -> DosePlan | None:
+        fired = [self.kb.rule(f.rule) for f in evaluation.firings]
+        planners = [(r, r.dose_plan) for r in fired if r.dose_plan]
+        if not planners:
+            return None
+        rule, spec = planners[0]
+        limiting = [(r.id, r.dose_limits) for r in fired if r.dose_limits]
+        limits = list(dict.fromkeys((rid, tuple(sorted(lim.items()))) for rid, lim in limiting))
+        daily = case.facts.get(str(spec["daily_dose_fact"]))  # fact names: the loader checked both
+        per_day = case.facts.get(str(spec["doses_per_day_fact"]))
+        if daily is None or per_day is None:
+            raise SafetyError(f"rule {rule.id} made a dose plan without a known daily dose and frequency")
+        return make_dose_plan(daily, per_day, spec, [(rid, dict(lim)) for rid, lim in limits], rule.id)
+
+    def _fill_text(self, rec: Recommendation, plan: DosePlan | None) -> Recommendation:
+        if plan is None or "{" not in rec.text:
+            return rec
+        slots = {"current_daily_mg": plan.current_daily_mg, "next_min_mg": plan.next_min_mg,
+                 "next_max_mg": plan.next_max_mg, "next_range_mg": plan.next_range,
+                 "ceiling_daily_mg": plan.ceiling_daily_mg,
+                 "regimen": plan.regimen}
+        return Recommendation(rec.code, rec.category, rec.severity, rec.title, fill_slots(rec.text, slots),
+                              rec.rule, rec.rules, rec.sources, rec.because)
+
+    def _cited(self, recommendations) -> dict[str, dict[str, Any]]:
+        cited = sorted(dict.fromkeys(s for r in recommendations for s in r.sources))
+        return {sid: {"title": src.title, "publisher": src.publisher, "year": src.year, "url": src.url,
+                      "grade": src.grade} for sid in cited for src in (self.kb.sources[sid],)}
+
+    def _missing(self, evaluation: Evaluation) -> tuple[str, ...]:
+        """Case fields behind every `missing` condition that made a rule fire, in facts-dictionary order."""
+        names = set()
+        for firing in evaluation.firings:
+            for atom in self.kb.rule(firing.rule).alternatives[firing.alternative]:
+                if atom.op == "missing":
+                    names.add(atom.fact)
+        return tuple(_field_name(self.kb, name) for name in self.kb.facts if name in names)
+
+
+def _field_name(kb: Kb, fact: str) -> str:
+    field = kb.facts[fact].case_field
+    return field.rsplit(".", 1)[-1] if field else fact

@@ -1,0 +1,143 @@
+"""Dose-plan arithmetic: the next daily dose range and a concrete regimen, from a rule's parameters.
+
+Every number (steps, ceiling, divided doses, dose units) comes from the KB; this module only does
+arithmetic, in Decimal so that 0.015 g x 1000 is exactly 15 mg.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_FLOOR, Decimal
+from typing import Any
+
+from clonus.engine.errors import SafetyError
+
+
+@dataclass(frozen=True)
+class DosePlan:
+    drug: str
+    current_daily_mg: int | float
+    doses_per_day: int | float
+    next_min_mg: int | float
+    next_max_mg: int | float
+    ceiling_daily_mg: int | float
+    regimen: str
+    regimen_daily_mg: int | float
+    regimen_doses_mg: tuple[int | float, ...]
+    step_max_mg: int | float
+    limited_by: tuple[str, ...]
+    rule: str = ""  # the rule whose parameters made this plan
+
+    @property
+    def next_range(self) -> str:
+        """'50-60' or, when the range is one value, '50'."""
+        if self.next_min_mg == self.next_max_mg:
+            return f"{self.next_max_mg}"
+        return f"{self.next_min_mg}-{self.next_max_mg}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "drug": self.drug,
+            "current_daily_mg": self.current_daily_mg,
+            "doses_per_day": self.doses_per_day,
+            "next_daily_mg": {"min": self.next_min_mg, "max": self.next_max_mg},
+            "ceiling_daily_mg": self.ceiling_daily_mg,
+            "regimen": self.regimen,
+            "regimen_daily_mg": self.regimen_daily_mg,
+            "regimen_doses_mg": list(self.regimen_doses_mg),
+            "step_max_mg": self.step_max_mg,
+            "limited_by": list(self.limited_by),
+        }
+
+
+def _num(value: Decimal) -> int | float:
+    value = value.normalize()
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _d(value: Any) -> Decimal:
+    return Decimal(str(value))
+
+
+def _interval(doses: int) -> str:
+    hours = Decimal(24) / doses
+    return f"every {_num(hours)} hours" if hours == hours.to_integral_value() else f"{doses} times a day"
+
+
+def _floor(value: Decimal, unit: Decimal) -> Decimal:
+    return (value / unit).to_integral_value(rounding=ROUND_FLOOR) * unit
+
+
+def _equal_regimen(lo: Decimal, hi: Decimal, doses: int, unit: Decimal, cap: Decimal) -> list[Decimal] | None:
+    """The largest equal doses (multiples of unit, at most cap each) whose daily total lies in [lo, hi]."""
+    per_dose = min(_floor(hi / doses, unit), _floor(cap, unit))
+    return [per_dose] * doses if per_dose > 0 and per_dose * doses >= lo else None
+
+
+def _unequal_regimen(lo: Decimal, hi: Decimal, doses: int, unit: Decimal, cap: Decimal) -> list[Decimal] | None:
+    total = min(_floor(hi, unit), _floor(cap, unit) * doses)
+    if total < lo or total <= 0:
+        return None
+    units, extra = divmod(int(total / unit), doses)
+    if units == 0:
+        return None  # some dose would be 0 mg: try a finer unit instead
+    # a fixed order (larger doses last) keeps the regimen text deterministic
+    return [unit * (units + (1 if i >= doses - extra else 0)) for i in range(doses)]
+
+
+def _choose_regimen(lo: Decimal, hi: Decimal, order: list[int], units: list[Decimal],
+                    cap: Decimal) -> list[Decimal] | None:
+    """Prefer the coarsest dose unit (whole tablets), and the current number of doses a day: equal doses,
+    then unequal ones, at each allowed frequency in turn; only then a finer unit."""
+    for unit in units:
+        for n in order:
+            regimen = _equal_regimen(lo, hi, n, unit, cap) or _unequal_regimen(lo, hi, n, unit, cap)
+            if regimen:
+                return regimen
+    return None
+
+
+def make_dose_plan(current_daily: Any, doses_per_day: Any, params: Mapping[str, Any],
+                   limits: Sequence[tuple[str, Mapping[str, Any]]], rule: str = "") -> DosePlan:
+    """Next daily range = current + step_min .. current + step_max, never above the ceiling."""
+    current, ceiling = _d(current_daily), _d(params["ceiling_daily_mg"])
+    step_max = _d(params["step_max_mg"])
+    for _, limit in limits:
+        if "step_max_mg" in limit:
+            step_max = min(step_max, _d(limit["step_max_mg"]))
+    # the rules whose limit is the one applied
+    limited_by = [rule_id for rule_id, limit in limits
+                  if "step_max_mg" in limit and _d(limit["step_max_mg"]) == step_max < _d(params["step_max_mg"])]
+    step_min = min(_d(params["step_min_mg"]), step_max)
+    hi = min(current + step_max, ceiling)
+    lo = min(current + step_min, hi)
+    if hi <= current:
+        raise SafetyError(f"no increase fits under the {_num(ceiling)} mg/day ceiling from {_num(current)} mg/day")
+    allowed = [int(n) for n in params["divided_doses"]]
+    doses_now = int(_d(doses_per_day)) if _d(doses_per_day) == _d(doses_per_day).to_integral_value() else None
+    order = ([doses_now] if doses_now in allowed else []) + [n for n in allowed if n != doses_now]
+    units = [_d(u) for u in params["dose_steps_mg"]]
+    cap = _d(params["max_single_dose_mg"])
+    doses_list = _choose_regimen(lo, hi, order, units, cap)
+    if doses_list is None:
+        # an off-grid current dose (e.g. 6 mg three times daily with a 5 mg/day step): the finest unit
+        # that still raises the dose, even if the step is then a little under step_min
+        doses_list = _choose_regimen(current + units[-1] / 1000, hi, order, units[-1:], cap)
+        if doses_list is not None:
+            lo = min(lo, sum(doses_list, Decimal(0)))
+    if doses_list is None:
+        raise SafetyError(f"no regimen in steps of {_num(units[-1])} mg fits {_num(lo)}-{_num(hi)} mg/day")
+    daily = sum(doses_list, Decimal(0))
+    n = len(doses_list)
+    if len(set(doses_list)) == 1:
+        regimen = f"{_num(doses_list[0])} mg {_interval(n)} ({_num(daily)} mg/day)"
+    else:
+        parts = [f"{_num(d)} mg" for d in doses_list]
+        regimen = f"{', '.join(parts[:-1])} and {parts[-1]}, {_interval(n)} ({_num(daily)} mg/day)"
+    return DosePlan(
+        drug=str(params["drug"]), current_daily_mg=_num(current), doses_per_day=_num(_d(doses_per_day)),
+        next_min_mg=_num(lo), next_max_mg=_num(hi), ceiling_daily_mg=_num(ceiling), regimen=regimen,
+        regimen_daily_mg=_num(daily), regimen_doses_mg=tuple(_num(d) for d in doses_list),
+        step_max_mg=_num(step_max), limited_by=tuple(limited_by), rule=rule,
+    )

@@ -1,0 +1,251 @@
+"""Write a graph (either view) as Graphviz DOT: styled for reading, with the graph's data kept as attributes.
+
+Besides the drawing attributes, every node keeps `kind` (and category, severity, status, sources where
+they apply) and every edge `relation` and `condition`, so the DOT file is data as well as a picture. The
+SVG element id of a node is `id` (see svg_ids), which the HTML view uses to find a clicked node.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+from clonus.engine.graph.style import (
+    DERIVED_FILL,
+    DIM_FILL,
+    DIM_INK,
+    DIM_LINE,
+    FONT,
+    INK,
+    ON,
+    SEVERITY_MARK,
+    SEVERITY_PENWIDTH,
+    STATE_FILL,
+    category_colours,
+    is_dim,
+    is_on,
+    legend_rows,
+    tag,
+    title,
+    wrap,
+)
+
+LEGEND_ID = "clonus_legend"
+_LAYOUT = {
+    "rules": {"rankdir": "LR", "ranksep": "1.1", "nodesep": "0.14"},
+    "flow": {"rankdir": "TB", "ranksep": "0.42", "nodesep": "0.28"},
+}
+
+
+class Html(str):
+    """A Graphviz HTML-like label, written between < and > instead of quotes."""
+
+
+def svg_ids(g) -> dict[str, str]:
+    """A stable, unique element id for every node (SVG, HTML and Mermaid): `n_` and the node id with every
+    character but letters, digits and _ as _ (Graphviz would write - as an entity in SVG)."""
+    ids: dict[str, str] = {}
+    taken: set[str] = set()
+    for node in g.nodes:
+        base = "n_" + re.sub(r"[^A-Za-z0-9_]", "_", node)
+        candidate, n = base, 1
+        while candidate in taken:
+            n += 1
+            candidate = f"{base}_{n}"
+        ids[node] = candidate
+        taken.add(candidate)
+    return ids
+
+
+def to_dot(g) -> str:
+    """The graph as DOT text; the same graph gives the same bytes."""
+    view = g.graph["view"]
+    colours = category_colours(g.graph["categories"])
+    ids = svg_ids(g)
+    graph = {**_LAYOUT[view], "fontname": FONT, "fontsize": "16", "labelloc": "t", "labeljust": "l",
+             "label": title(g), "pad": "0.3", "bgcolor": "white", "outputorder": "edgesfirst"}
+    out = [f"digraph {_q('clonus_' + view)} {{",
+           f"  graph [{_attrs(graph.items())}];",
+           f'  node [fontname="{FONT}", fontsize="10", color="{INK}", fontcolor="{INK}", margin="0.08,0.04"];',
+           f'  edge [fontname="{FONT}", fontsize="8", color="#555555", fontcolor="#333333", arrowsize="0.7"];']
+    for node, data in g.nodes(data=True):
+        style = _NODE_STYLES[data["kind"]](data, colours)
+        if is_on(data):
+            style.update(penwidth="3", color=ON)
+        out.append(f"  {_q(node)} [{_attrs([*style.items(), ('id', ids[node]), *_data(data)])}];")
+    for u, v, data in g.edges(data=True):
+        style = _edge_style(view, data, g.nodes[u]["label"])
+        meta = [("relation", data["relation"])] + ([("condition", data["condition"])] if data.get("condition") else [])
+        out.append(f"  {_q(u)} -> {_q(v)} [{_attrs([*style.items(), *meta])}];")
+    out.append(f"  {_q(LEGEND_ID)} [{_attrs([('shape', 'plain'), ('id', LEGEND_ID), ('label', _legend(g))])}];")
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
+# -- nodes ----------------------------------------------------------------------------------------------
+
+def _fact(data: dict, colours: dict) -> dict[str, Any]:
+    lines = [html.escape(data["label"])]
+    if data.get("value") is not None:
+        lines.append(f'<FONT POINT-SIZE="9"><B>= {html.escape(str(data["value"]))}</B></FONT>')
+    style = {"shape": "ellipse", "style": "filled", "fillcolor": "white", "label": Html("<BR/>".join(lines))}
+    if data["kind"] == "derived":
+        style.update(peripheries="2", fillcolor=DERIVED_FILL)
+    return _dimmed(style, data)
+
+
+def _rule(data: dict, colours: dict) -> dict[str, Any]:
+    title_lines = "<BR/>".join(html.escape(t) for t in wrap(data["title"], 34))
+    status = "" if data["status"] == "approved" else f'<BR/><FONT POINT-SIZE="8"><I>{data["status"]}</I></FONT>'
+    label = f'<B>{html.escape(data["label"])}</B><BR/><FONT POINT-SIZE="8">{title_lines}</FONT>{status}'
+    style = {"shape": "box", "style": "rounded,filled" + ("" if data["status"] == "approved" else ",dashed"),
+             "fillcolor": "white", "label": Html(label), "tooltip": data["title"]}
+    return _dimmed(style, data)
+
+
+def _recommendation(data: dict, colours: dict) -> dict[str, Any]:
+    mark = SEVERITY_MARK[data["severity"]]
+    label = (f'<B>{html.escape(data["label"])}</B><BR/>'
+             f'<FONT POINT-SIZE="7">{tag(data["category"])}{" " + mark if mark else ""}</FONT>')
+    style = {"shape": "box", "style": "filled", "fillcolor": colours[data["category"]],
+             "penwidth": SEVERITY_PENWIDTH[data["severity"]], "label": Html(label), "tooltip": data["title"]}
+    return _dimmed(style, data)
+
+
+def _start(data: dict, colours: dict) -> dict[str, Any]:
+    style = {"shape": "box", "style": "rounded,filled,bold", "fillcolor": "#333333", "fontcolor": "white",
+             "label": Html(f"<B>{html.escape(data['label'])}</B>")}
+    return style
+
+
+def _state(data: dict, colours: dict) -> dict[str, Any]:
+    style = {"shape": "box", "style": "rounded,filled,bold", "fillcolor": STATE_FILL, "penwidth": "1.5",
+             "label": Html(f"<B>{html.escape(data['label'])}</B>"), "tooltip": data["text"]}
+    return _dimmed(style, data)
+
+
+def _question(data: dict, colours: dict) -> dict[str, Any]:
+    label = f"<B>{html.escape(data['label'])}</B>"
+    if data.get("note"):
+        note = "<BR/>".join(html.escape(t) for t in wrap(data["note"], 30))
+        label += f'<BR/><FONT POINT-SIZE="8">{note}</FONT>'
+    style = {"shape": "diamond", "style": "filled", "fillcolor": "white", "margin": "0.02,0.02",
+             "label": Html(label), "tooltip": data["text"]}
+    return _dimmed(style, data)
+
+
+def _junction(data: dict, colours: dict) -> dict[str, Any]:
+    return _dimmed({"shape": "point", "width": "0.07", "label": ""}, data)
+
+
+def _outcome(data: dict, colours: dict) -> dict[str, Any]:
+    dim = is_dim(data)
+    ink = DIM_INK if dim else INK
+    rows = []
+    for _code, item_title, category, severity in data["items"]:
+        fill = DIM_FILL if dim else colours[category]
+        mark = SEVERITY_MARK[severity]
+        mark_cell = f'<FONT COLOR="{ink}"><B>{mark}</B></FONT>' if mark else ""
+        text = "<BR ALIGN=\"LEFT\"/>".join(html.escape(t) for t in wrap(item_title, 30))
+        text = f"<B>{text}</B>" if severity == "critical" else text
+        rows.append(f'<TR><TD BGCOLOR="{fill}" ALIGN="LEFT"><FONT POINT-SIZE="7" COLOR="{ink}">{tag(category)}'
+                    f'</FONT></TD><TD BGCOLOR="{fill}" ALIGN="LEFT" BALIGN="LEFT"><FONT COLOR="{ink}">{text}</FONT>'
+                    f'</TD><TD BGCOLOR="{fill}">{mark_cell}</TD></TR>')
+    for fact in data["sets"]:
+        rows.append(f'<TR><TD COLSPAN="3" ALIGN="LEFT"><FONT POINT-SIZE="8" COLOR="{ink}"><I>sets: {html.escape(fact)}'
+                    f'</I></FONT></TD></TR>')
+    border = DIM_LINE if dim else (ON if is_on(data) else INK)
+    width = "3" if is_on(data) else "1"
+    dashed = "" if data["status"] == "approved" else ' STYLE="dashed"'
+    table = (f'<TABLE BORDER="{width}" CELLBORDER="0" CELLSPACING="0" CELLPADDING="3" COLOR="{border}"'
+             f' BGCOLOR="white"{dashed}>{"".join(rows)}</TABLE>')
+    return {"shape": "plain", "label": Html(table), "tooltip": data["title"]}
+
+
+_NODE_STYLES = {"input": _fact, "derived": _fact, "rule": _rule, "recommendation": _recommendation,
+                "start": _start, "state": _state, "question": _question, "junction": _junction,
+                "outcome": _outcome}
+
+
+def _dimmed(style: dict[str, Any], data: dict) -> dict[str, Any]:
+    if is_dim(data):
+        style.update(fillcolor=DIM_FILL, color=DIM_LINE, fontcolor=DIM_INK)
+        if isinstance(style.get("label"), Html):
+            style["label"] = Html(f'<FONT COLOR="{DIM_INK}">{style["label"]}</FONT>')
+    return style
+
+
+def _data(data: dict) -> list[tuple[str, str]]:
+    """The node's data, kept in the DOT file next to its drawing."""
+    out = [("kind", data["kind"])]
+    for key in ("category", "severity", "status"):
+        if data.get(key):
+            out.append((key, str(data[key])))
+    if data.get("sources"):
+        out.append(("sources", " ".join(data["sources"])))
+    return out
+
+
+# -- edges ----------------------------------------------------------------------------------------------
+
+def _edge_style(view: str, data: dict, source: str) -> dict[str, Any]:
+    """Line style by relation; a label that only repeats the fact it comes from (a bare yes) is not drawn."""
+    relation = data["relation"]
+    shown = data["label"] if data["label"] != source else ""
+    label = "\n".join(wrap(shown, 26 if view == "rules" else 30)) if shown else ""
+    style: dict[str, Any] = {"label": label} if label else {}
+    if relation == "reads":
+        style.update(color="#7a7a7a", fontcolor="#444444")
+    elif relation == "asserts":
+        style.update(color=INK, penwidth="1.6")
+    elif relation == "recommends":
+        style.update(color="#9a9a9a", arrowhead="vee")
+    elif relation == "computes":
+        style.update(style="dotted")
+    elif relation == "if":
+        style.update(style="dashed")
+    elif relation == "branch":
+        style.update(color=INK, fontcolor=INK, fontsize="9")
+    if is_on(data):
+        style.update(color=ON, penwidth="2.6", fontcolor=ON)
+    elif is_dim(data):
+        style.update(color=DIM_LINE, fontcolor=DIM_INK)
+    return style
+
+
+# -- legend ---------------------------------------------------------------------------------------------
+
+def _legend(g) -> Html:
+    rows = _legend_rows(legend_rows(g))
+    return Html(f'<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="0" CELLPADDING="3" BGCOLOR="white" COLOR="{INK}">'
+                f'{"".join(rows)}</TABLE>')
+
+
+def _legend_rows(legend: dict) -> list[str]:
+    rows = ['<TR><TD COLSPAN="2" ALIGN="LEFT"><B>Legend</B></TD></TR>']
+    for shape, meaning in legend["kinds"]:
+        rows.append(f'<TR><TD ALIGN="LEFT"><I>{shape}</I></TD><TD ALIGN="LEFT">{html.escape(meaning)}</TD></TR>')
+    if legend["categories"]:
+        rows.append('<TR><TD COLSPAN="2" ALIGN="LEFT"><B>Recommendation categories</B></TD></TR>')
+        for _category, label, colour in legend["categories"]:
+            rows.append(f'<TR><TD COLSPAN="2" BGCOLOR="{colour}" ALIGN="LEFT">'
+                        f'<FONT POINT-SIZE="8">{label}</FONT></TD></TR>')
+        rows.append('<TR><TD ALIGN="LEFT"><B>!! / !</B></TD><TD ALIGN="LEFT">critical / warning</TD></TR>')
+    if legend["case"]:
+        rows.append(f'<TR><TD ALIGN="LEFT"><FONT COLOR="{ON}"><B>thick, dark</B></FONT></TD>'
+                    f'<TD ALIGN="LEFT">on the case\'s path</TD></TR>')
+        rows.append(f'<TR><TD ALIGN="LEFT"><FONT COLOR="{DIM_INK}">grey</FONT></TD>'
+                    f'<TD ALIGN="LEFT">not on it</TD></TR>')
+    return rows
+
+
+# -- DOT syntax -----------------------------------------------------------------------------------------
+
+def _q(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _attrs(items) -> str:
+    return ", ".join(f"{key}=<{value}>" if isinstance(value, Html) else f"{key}={_q(str(value))}"
+                     for key, value in items)

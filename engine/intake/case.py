@@ -1,0 +1,189 @@
+"""Turn a case (YAML/JSON text or a mapping) into normalised input facts, or fail with one clear CaseError."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any
+
+import yaml
+
+from clonus.engine.errors import CaseError
+from clonus.engine.intake.frequency import parse_frequency
+from clonus.engine.intake.units import parse_mass
+from clonus.engine.knowledge.model import FactDef, Kb
+from clonus.engine.knowledge.numbers import to_number
+from clonus.engine.suggest import did_you_mean
+
+_NUMBER_RE = re.compile(r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)\s*$")
+
+
+@dataclass(frozen=True)
+class Case:
+    """A validated case: known input facts (normalised) and the input facts it lacks."""
+
+    facts: Mapping[str, Any]
+    absent: frozenset[str]
+
+
+class _CaseLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice: a second `dose:` must not silently replace the first."""
+
+
+def _unique_mapping(loader: _CaseLoader, node: yaml.MappingNode) -> dict:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+            key = loader.construct_object(key_node)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+    return loader.construct_mapping(node, deep=True)
+
+
+_CaseLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+
+
+def _strict_json(text: str, name: str) -> Any:
+    """A .json file is read as strict JSON (YAML would accept a trailing comma), duplicate keys refused."""
+    def pairs(items):
+        seen: dict = {}
+        for key, value in items:
+            if key in seen:
+                raise ValueError(f"duplicate key {key!r}")
+            seen[key] = value
+        return seen
+
+    accepted = "valid JSON"
+    try:
+        return json.loads(text, object_pairs_hook=pairs)
+    except json.JSONDecodeError as exc:
+        raise CaseError(name, text[:60], accepted,
+                        f"{name}:{exc.lineno}:{exc.colno}: malformed JSON ({exc.msg}); expected {accepted}") from exc
+    except ValueError as exc:
+        raise CaseError(name, text[:60], accepted, f"{name}: malformed JSON ({exc}); expected {accepted}") from exc
+
+
+def read_case_text(text: str, name: str = "case") -> dict:
+    """Parse case text safely into a mapping: YAML (of which JSON is a subset), or strict JSON for .json."""
+    if name.lower().endswith(".json"):
+        data = _strict_json(text, name)
+        if not isinstance(data, dict):
+            raise CaseError(name, type(data).__name__, "a JSON object with patient, medication and response")
+        return data
+    try:
+        data = yaml.load(text, Loader=_CaseLoader)  # noqa: S506 - _CaseLoader is a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        accepted = "valid YAML or JSON"
+        raise CaseError(name, text[:60], accepted,
+                        f"{where}: malformed YAML/JSON ({problem}); expected {accepted}") from exc
+    if data is None:
+        raise CaseError(name, "empty", "a YAML or JSON mapping with patient, medication and response")
+    if not isinstance(data, dict):
+        raise CaseError(name, type(data).__name__, "a YAML or JSON mapping with patient, medication and response")
+    return data
+
+
+def parse_case(kb: Kb, data: Mapping[str, Any]) -> Case:
+    """Validate every field against the facts dictionary and normalise values."""
+    fields, sections = kb.case_fields, kb.case_sections
+    values: dict[str, Any] = {}
+    for section, content in data.items():
+        if section not in sections:
+            raise CaseError(str(section), _short(content), f"one of the sections {', '.join(sections)}"
+                            f"{did_you_mean(section, sections)}")
+        if content is None:
+            continue
+        if not isinstance(content, dict):
+            raise CaseError(section, _short(content), "a mapping of fields")
+        allowed = sorted(p.split(".", 1)[1] for p in fields if p.startswith(section + "."))
+        for key, raw in content.items():
+            path = f"{section}.{key}"
+            if path not in fields:
+                raise CaseError(path, _short(raw), f"a known field of {section}: {', '.join(allowed)}"
+                                f"{did_you_mean(key, allowed)}")
+            if raw is None:
+                continue
+            fact = fields[path]
+            values[fact.name] = _normalise(kb, fact, path, raw)
+    for fact in kb.facts.values():
+        if fact.origin != "input":
+            continue
+        if fact.name not in values and fact.default is not None:
+            values[fact.name] = fact.default
+        if fact.product_of and all(p in values for p in fact.product_of):
+            product = Decimal(1)
+            for part in fact.product_of:
+                product *= Decimal(str(values[part]))
+            values[fact.name] = to_number(product)
+    absent = frozenset(f.name for f in kb.input_facts() if f.name not in values)
+    ordered = {name: values[name] for name in kb.facts if name in values}
+    return Case(MappingProxyType(ordered), absent)
+
+
+def _short(value: Any) -> Any:
+    text = json.dumps(value, default=str) if not isinstance(value, str) else value
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _range_text(fact: FactDef) -> str:
+    low = f"above {fact.minimum:g}" if fact.exclusive_minimum else f"from {fact.minimum:g}"
+    unit = f" {fact.unit}" if fact.unit else ""
+    if fact.minimum is not None and fact.maximum is not None:
+        return f"a number {low} to {fact.maximum:g}{unit}"
+    if fact.minimum is not None:
+        return f"a number {low}{unit}"
+    return f"a number{unit}"
+
+
+def _check_range(fact: FactDef, path: str, raw: Any, number: int | float) -> int | float:
+    low_fail = fact.minimum is not None and (
+        number <= fact.minimum if fact.exclusive_minimum else number < fact.minimum)
+    high_fail = fact.maximum is not None and number > fact.maximum
+    if low_fail or high_fail:
+        raise CaseError(path, raw, _range_text(fact))
+    return number
+
+
+def _normalise(kb: Kb, fact: FactDef, path: str, raw: Any) -> Any:
+    if fact.parse == "mass":
+        return _check_range(fact, path, raw, parse_mass(kb, path, raw))
+    if fact.parse == "frequency":
+        return _check_range(fact, path, raw, parse_frequency(kb, path, raw))
+    if fact.type == "number":
+        numeric = isinstance(raw, (int, float)) or isinstance(raw, str) and _NUMBER_RE.match(raw)
+        if isinstance(raw, bool) or not numeric:
+            raise CaseError(path, raw, _range_text(fact))
+        if isinstance(raw, float) and not math.isfinite(raw):  # YAML .nan/.inf: no range check can hold
+            raise CaseError(path, raw, _range_text(fact))
+        number = to_number(Decimal(str(raw).strip()))
+        return _check_range(fact, path, raw, number)
+    if fact.type == "boolean":
+        if not isinstance(raw, bool):
+            raise CaseError(path, raw, "true or false")
+        return raw
+    if fact.type == "enum":
+        text = _synonym(kb, fact, raw.strip().lower().replace(" ", "_")) if isinstance(raw, str) else None
+        if text not in fact.values:
+            raise CaseError(path, raw, f"one of {', '.join(fact.values)}{did_you_mean(text or raw, fact.values)}")
+        return text
+    if fact.type == "words":
+        items = [raw] if isinstance(raw, str) else raw
+        if not isinstance(items, list) or not all(isinstance(i, str) and i.strip() for i in items):
+            raise CaseError(path, _short(raw), "a list of words, e.g. [ciprofloxacin, omeprazole]")
+        return tuple(dict.fromkeys(i.strip().lower().replace(" ", "_") for i in items))
+    if not isinstance(raw, str) or not raw.strip():
+        raise CaseError(path, raw, "a word or short text")
+    return _synonym(kb, fact, raw.strip().lower().replace(" ", "_"))
+
+
+def _synonym(kb: Kb, fact: FactDef, text: str) -> str:
+    return kb.synonyms.get(fact.name, {}).get(text, text)

@@ -1,0 +1,66 @@
+"""facts.yaml: the facts dictionary, every fact a rule may read or assert."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from clonus.engine.knowledge.model import FACT_ORIGINS, FACT_TYPES, FactDef
+from clonus.engine.suggest import did_you_mean
+
+from .common import Collector, is_number, mapping, unknown_keys
+from .yamlsource import LineDict
+
+FACT_KEYS = ("type", "origin", "label", "description", "unit", "minimum", "maximum", "exclusive_minimum",
+             "values", "case_field", "parse", "product_of", "default", "needed_for_dosing")
+
+
+def load_facts(doc: Any, file: str, out: Collector) -> dict[str, FactDef]:
+    facts: dict[str, FactDef] = {}
+    for name, spec in mapping(doc, file, out, "facts").items():
+        line = doc["facts"].line_of(name)
+        if not isinstance(spec, LineDict):
+            out.add(file, line, None, name, "a fact is a mapping of its properties")
+            continue
+        unknown_keys(spec, FACT_KEYS, file, None, out, f"{name}.")
+        ftype, origin = spec.get("type"), spec.get("origin")
+        if ftype not in FACT_TYPES:
+            out.add(file, spec.line_of("type"), None, f"{name}.type",
+                    f"{ftype!r} is not a fact type{did_you_mean(ftype, FACT_TYPES)}; "
+                    f"use one of {', '.join(FACT_TYPES)}")
+        if origin not in FACT_ORIGINS:
+            out.add(file, spec.line_of("origin"), None, f"{name}.origin", f"{origin!r} is not input or derived")
+        values = spec.get("values") or []
+        if not isinstance(values, list):
+            out.add(file, spec.line_of("values"), None, f"{name}.values", "is a list, like [focal, generalized]")
+            values = []
+        elif ftype == "enum" and not values:
+            out.add(file, line, None, f"{name}.values", "an enum fact lists its values")
+        product_of = spec.get("product_of") or []
+        if not isinstance(product_of, list):
+            out.add(file, spec.line_of("product_of"), None, f"{name}.product_of", "is a list of facts")
+            product_of = []
+        if origin == "input" and not spec.get("case_field") and not spec.get("product_of"):
+            out.add(file, line, None, name, "an input fact needs case_field (or product_of)")
+        for bound in ("minimum", "maximum"):
+            if bound in spec and not is_number(spec[bound]):
+                out.add(file, spec.line_of(bound), None, f"{name}.{bound}", "must be a number")
+        if spec.get("parse") not in (None, "mass", "frequency"):
+            out.add(file, spec.line_of("parse"), None, f"{name}.parse", "must be mass or frequency")
+        default = spec.get("default")
+        if isinstance(default, list):
+            default = tuple(default)
+        facts[name] = FactDef(
+            name=name, type=str(ftype), origin=str(origin), label=str(spec.get("label", name)),
+            description=str(spec.get("description", "")), unit=spec.get("unit"),
+            minimum=spec.get("minimum"), maximum=spec.get("maximum"),
+            exclusive_minimum=bool(spec.get("exclusive_minimum", False)), values=tuple(values),
+            case_field=spec.get("case_field"), parse=spec.get("parse"),
+            product_of=tuple(product_of), default=default,
+            needed_for_dosing=bool(spec.get("needed_for_dosing", False)), file=file, line=line,
+        )
+    for fact in facts.values():
+        for part in fact.product_of:
+            if part not in facts:
+                out.add(file, fact.line, None, f"{fact.name}.product_of",
+                        f"unknown fact {part!r}{did_you_mean(part, facts)}")
+    return facts

@@ -1,0 +1,326 @@
+"""rules/*.yaml: each rule's metadata, its `when` (parsed, never evaluated as Python) and its `then`."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from types import MappingProxyType
+from typing import Any
+
+from clonus.engine.knowledge import conditions as cond
+from clonus.engine.knowledge.model import (
+    DOSE_LIMIT_KEYS,
+    DOSE_PLAN_FACT_KEYS,
+    DOSE_PLAN_KEYS,
+    DOSE_PLAN_SLOTS,
+    STATUSES,
+    FactDef,
+    Recommend,
+    Rule,
+)
+from clonus.engine.knowledge.wording import SLOT_RE
+from clonus.engine.suggest import did_you_mean
+
+from .common import Collector, is_number, unknown_keys
+from .yamlsource import LineDict, LineList
+
+RULE_ID_RE = re.compile(r"^[a-z0-9]+(?:[.-][a-z0-9]+)+$")
+
+
+RULE_KEYS = ("id", "title", "status", "version", "rationale", "sources", "when", "then",
+             "last_reviewed", "review_by")
+
+
+THEN_KEYS = ("assert", "recommend", "dose_plan", "limit_dose_plan")
+
+
+OPS_BY_TYPE = {
+    "number": ("==", "!=", "<", "<=", ">", ">="),
+    "boolean": ("==",),
+    "enum": ("==", "!=", "in", "not in"),
+    "text": ("==", "!=", "in", "not in"),
+    "words": ("has", "lacks"),
+}
+
+
+def load_rules(doc, file, facts, codes, sources, out) -> list[Rule]:
+    node = doc.get("rules") if isinstance(doc, dict) else None
+    if not isinstance(node, LineList):
+        out.add(file, getattr(doc, "line", 1), None, "rules", "a rule file holds a list under 'rules:'")
+        return []
+    rules = []
+    for index, spec in enumerate(node):
+        line = node.line_of(index)
+        if not isinstance(spec, LineDict):
+            out.add(file, line, None, None, "each rule is a mapping")
+            continue
+        rule = _load_rule(spec, file, line, facts, codes, sources, out)
+        if rule is not None:
+            rules.append(rule)
+    return rules
+
+
+def _load_rule(spec: LineDict, file, line, facts, codes, sources, out) -> Rule | None:
+    rid = spec.get("id")
+    label = str(rid) if rid else f"(rule at line {line})"
+    before = len(out.problems)
+
+    def bad(key: str, message: str, at: int | None = None) -> None:
+        out.add(file, at or spec.line_of(key), label, key, message)
+
+    unknown_keys(spec, RULE_KEYS, file, label, out)
+    if not isinstance(rid, str) or not RULE_ID_RE.match(rid):
+        bad("id", f"{rid!r} is not a dotted lower-case id like 'baclofen.escalate.below-max'")
+    for key in ("title", "rationale"):
+        text = spec.get(key)
+        if not isinstance(text, str) or not text.strip():
+            bad(key, "is required (a non-empty text)")
+    status = spec.get("status")
+    if status not in STATUSES:
+        bad("status", f"{status!r} is not one of {', '.join(STATUSES)}{did_you_mean(status, STATUSES)}")
+    version = spec.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        bad("version", "must be a whole number >= 1")
+    for key in ("last_reviewed", "review_by"):
+        if key in spec and not isinstance(spec[key], date) and not _iso_date(spec[key]):
+            bad(key, f"{spec[key]!r} is not a date like 2026-11-25")
+    rule_sources = spec.get("sources")
+    if not isinstance(rule_sources, LineList) or not rule_sources:
+        bad("sources", "cite at least one source id")
+        rule_sources = LineList()
+    for i, sid in enumerate(rule_sources):
+        if sid not in sources:
+            bad("sources", f"unknown source {sid!r}{did_you_mean(sid, sources)}", rule_sources.line_of(i))
+    when, alternatives, condition_lines = _load_when(spec, file, label, facts, out)
+    asserts, recommends, dose_plan, limits = _load_then(spec, file, label, facts, codes, out)
+    if len(out.problems) > before or not isinstance(rid, str):  # a bad id is one of those problems
+        return None
+    return Rule(
+        id=rid, title=spec["title"].strip(), status=spec["status"], version=spec["version"],
+        rationale=" ".join(spec["rationale"].split()), sources=tuple(rule_sources), when=when,
+        alternatives=tuple(alternatives), asserts=tuple(asserts), recommends=tuple(recommends),
+        dose_plan=MappingProxyType(dose_plan) if dose_plan is not None else None,
+        dose_limits=MappingProxyType(limits), last_reviewed=_date_text(spec.get("last_reviewed")),
+        review_by=_date_text(spec.get("review_by")), file=file, line=line,
+        condition_lines=MappingProxyType(condition_lines),
+    )
+
+
+def _iso_date(value: Any) -> bool:
+    try:
+        date.fromisoformat(str(value))
+        return True
+    except ValueError:
+        return False
+
+
+def _date_text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _load_when(spec, file, label, facts, out):
+    lines: dict[str, int] = {}
+
+    def build(node: Any, at: int) -> cond.Node:
+        if isinstance(node, LineList):
+            return cond.All(tuple(build(item, node.line_of(i)) for i, item in enumerate(node)))
+        if isinstance(node, LineDict):
+            if len(node) != 1 or next(iter(node)) not in ("all", "any", "not"):
+                raise cond.ConditionSyntaxError("a block is exactly one of 'all:', 'any:' or 'not:'")
+            key, inner = next(iter(node.items()))
+            at = node.line_of(key)
+            if key == "not":
+                return cond.Not(build(inner, at))
+            if not isinstance(inner, LineList) or not inner:
+                raise cond.ConditionSyntaxError(f"'{key}:' needs a non-empty list of conditions")
+            items = tuple(build(item, inner.line_of(i)) for i, item in enumerate(inner))
+            return cond.All(items) if key == "all" else cond.Any_(items)
+        atom = cond.parse_atom(node)
+        lines.setdefault(str(atom), at)
+        check_atom(atom, facts, file, at, label, out)
+        return atom
+
+    if "when" not in spec:
+        out.add(file, spec.line, label, "when", "is required")
+        return cond.All(()), [], lines
+    try:
+        tree = build(spec["when"], spec.line_of("when"))
+        alternatives = cond.to_dnf(tree)
+    except cond.ConditionSyntaxError as exc:
+        out.add(file, _deepest_line(spec["when"], spec.line_of("when")), label, "when", str(exc))
+        return cond.All(()), [], lines
+    if not alternatives or alternatives == [()]:
+        out.add(file, spec.line_of("when"), label, "when", "needs at least one condition")
+    for alt in alternatives:
+        for atom in alt:
+            lines.setdefault(str(atom), spec.line_of("when"))
+    return tree, alternatives, lines
+
+
+def _deepest_line(node: Any, fallback: int) -> int:
+    return getattr(node, "line", fallback) or fallback
+
+
+def check_atom(atom: cond.Atom, facts, file, line, label, out) -> None:
+    fact = facts.get(atom.fact)
+    where = f"when: {atom}"
+    if fact is None:
+        out.add(file, line, label, "when", f"unknown fact {atom.fact!r}{did_you_mean(atom.fact, facts)}")
+        return
+    if fact.type not in OPS_BY_TYPE:
+        return  # the fact's bad type is reported where the fact is defined
+    if atom.op in ("missing", "known"):
+        if fact.origin != "input" or fact.default is not None:
+            out.add(file, line, label, where, f"'{atom.op}' applies to input facts without a default; "
+                    f"{atom.fact!r} is always known")
+        return
+    if atom.op not in OPS_BY_TYPE[fact.type]:
+        out.add(file, line, label, where, f"operator {atom.op!r} does not apply to {fact.type} fact "
+                f"{atom.fact!r}; use {', '.join(OPS_BY_TYPE[fact.type])}")
+        return
+    for value in atom.value if isinstance(atom.value, tuple) else (atom.value,):
+        problem = value_problem(fact, value)
+        if problem:
+            out.add(file, line, label, where, problem)
+
+
+def value_problem(fact: FactDef, value: Any) -> str | None:
+    if fact.type == "number":
+        if not is_number(value):
+            return f"{fact.name} is a number; {value!r} is not"
+        if fact.minimum is not None and value < fact.minimum or fact.maximum is not None and value > fact.maximum:
+            return f"{value} is outside {fact.name}'s range {fact.minimum}..{fact.maximum}"
+    elif fact.type == "boolean":
+        if not isinstance(value, bool):
+            return f"{fact.name} is true or false; {value!r} is not"
+    elif fact.type == "enum":
+        if value not in fact.values:
+            return (f"{value!r} is not a value of {fact.name}{did_you_mean(value, fact.values)}; "
+                    f"values: {', '.join(fact.values)}")
+    elif fact.type in ("words", "text") and not isinstance(value, str):
+        return f"{fact.name} holds words; {value!r} is not a word"
+    return None
+
+
+def _load_then(spec, file, label, facts, codes, out):
+    then = spec.get("then")
+    asserts: list[tuple[str, Any]] = []
+    recommends: list[Recommend] = []
+    dose_plan: dict | None = None
+    limits: dict = {}
+    if not isinstance(then, LineDict) or not any(k in then for k in ("assert", "recommend")):
+        out.add(file, spec.line_of("then"), label, "then", "needs 'assert:' and/or 'recommend:'")
+        return asserts, recommends, dose_plan, limits
+    unknown_keys(then, THEN_KEYS, file, label, out, "then.")
+    assert_node = then.get("assert") or LineDict()
+    if not isinstance(assert_node, LineDict):
+        out.add(file, then.line_of("assert"), label, "then.assert",
+                "maps derived facts to values, like {escalating: true}")
+        assert_node = LineDict()
+    for fact_name, value in assert_node.items():
+        at = assert_node.line_of(fact_name)
+        fact = facts.get(fact_name)
+        if fact is None:
+            out.add(file, at, label, "then.assert", f"unknown fact {fact_name!r}{did_you_mean(fact_name, facts)}")
+        elif fact.origin != "derived":
+            out.add(file, at, label, "then.assert", f"{fact_name!r} is an input fact; rules assert derived facts only")
+        elif (problem := value_problem(fact, value)):
+            out.add(file, at, label, "then.assert", problem)
+        else:
+            asserts.append((fact_name, value))
+    items = then.get("recommend") or LineList()
+    if not isinstance(items, LineList):
+        out.add(file, then.line_of("recommend"), label, "then.recommend", "is a list of codes")
+        items = LineList()
+    for i, item in enumerate(items):
+        code, params = (item, {}) if isinstance(item, str) else (item.get("code"), item.get("params") or {}) \
+            if isinstance(item, dict) else (None, {})
+        if code is None or code not in codes:  # YAML keys are never null: None is never a code
+            out.add(file, items.line_of(i), label, "then.recommend",
+                    f"unknown code {code!r}{did_you_mean(code, codes)}")
+            continue
+        if not isinstance(params, dict):
+            out.add(file, items.line_of(i), label, "then.recommend", f"params of {code!r} must be a mapping")
+            continue
+        recommends.append(Recommend(code, MappingProxyType(dict(params))))
+    if "dose_plan" in then:
+        dose_plan = _load_dose_plan(then["dose_plan"], file, then.line_of("dose_plan"), label, out)
+        for key in DOSE_PLAN_FACT_KEYS:
+            name = (dose_plan or {}).get(key)
+            if isinstance(name, str) and name and (name not in facts or facts[name].type != "number"):
+                out.add(file, then["dose_plan"].line_of(key), label, f"then.dose_plan.{key}",
+                        f"{name!r} is not a number fact{did_you_mean(name, facts)}")
+    if "limit_dose_plan" in then:
+        limit_node = then["limit_dose_plan"] or {}
+        if not isinstance(limit_node, dict):
+            out.add(file, then.line_of("limit_dose_plan"), label, "then.limit_dose_plan",
+                    "is a mapping, like {step_max_mg: 5}")
+            limit_node = {}
+        limits = dict(limit_node)
+        for key, value in limits.items():
+            if key not in DOSE_LIMIT_KEYS or not is_number(value) or value <= 0:
+                out.add(file, then.line_of("limit_dose_plan"), label, f"then.limit_dose_plan.{key}",
+                        f"allowed: {', '.join(DOSE_LIMIT_KEYS)} with a positive number")
+    for rec in recommends:
+        available = set(rec.params) | (DOSE_PLAN_SLOTS if dose_plan is not None else set())
+        for slot in SLOT_RE.findall(codes[rec.code].text):
+            if slot not in available:
+                out.add(file, then.line_of("recommend"), label, "then.recommend",
+                        f"code {rec.code!r} text needs {{{slot}}}, which this rule does not provide")
+    return asserts, recommends, dose_plan, limits
+
+
+def _load_dose_plan(node, file, line, label, out) -> dict | None:
+    if not isinstance(node, LineDict):
+        out.add(file, line, label, "then.dose_plan", "is a mapping")
+        return None
+    plan = dict(node)
+    for key, kind in DOSE_PLAN_KEYS.items():
+        value = plan.get(key)
+        ok = (isinstance(value, str) and value) if kind is str else \
+             (is_number(value) and value > 0) if kind is float else \
+             (isinstance(value, list) and value and all(is_number(v) and v > 0 for v in value))
+        if not ok:
+            out.add(file, node.line_of(key), label, f"then.dose_plan.{key}", "is required and must be valid")
+    unknown_keys(node, tuple(DOSE_PLAN_KEYS), file, label, out, "then.dose_plan.")
+    if (all(is_number(plan.get(k)) for k in ("step_min_mg", "step_max_mg"))
+            and plan["step_min_mg"] > plan["step_max_mg"]):
+        out.add(file, line, label, "then.dose_plan", "step_min_mg is above step_max_mg")
+    for key in ("divided_doses", "dose_steps_mg"):  # already reported when not a list
+        plan[key] = tuple(plan[key]) if isinstance(plan.get(key), list) else ()
+    return plan
+
+
+def check_rule_ids(rules: list[Rule], out: Collector) -> None:
+    seen: dict[str, Rule] = {}
+    for rule in rules:
+        if rule.id in seen:
+            first = seen[rule.id]
+            out.add(rule.file, rule.line, rule.id, "id", f"duplicate rule id (first at {first.file}:{first.line})")
+        seen.setdefault(rule.id, rule)
+
+
+def check_cycles(rules: list[Rule], facts, out: Collector) -> None:
+    """Derived facts must not depend on themselves: the runtime evaluates them in strata."""
+    edges: dict[str, set[str]] = {}
+    for rule in rules:
+        for read in rule.reads():
+            if facts[read].origin == "derived":
+                edges.setdefault(read, set()).update(f for f, _ in rule.asserts)
+    state: dict[str, int] = {}
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(edges.get(node, ())):
+            if state.get(nxt) == 1:
+                cycle = path[path.index(nxt):] + [nxt] if nxt in path else [node, nxt]
+                culprit = next(r for r in rules if nxt in dict(r.asserts) and node in r.reads())
+                out.add(culprit.file, culprit.line, culprit.id, "then.assert",
+                        f"derived facts form a cycle: {' -> '.join(cycle)}")
+            elif state.get(nxt) is None:
+                visit(nxt, path + [nxt])
+        state[node] = 2
+
+    for start in sorted(edges):
+        if start not in state:
+            visit(start, [start])

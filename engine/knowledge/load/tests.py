@@ -1,0 +1,36 @@
+"""rules/*.tests.yaml: rule tests, each a case with the codes that must and must not appear."""
+
+from __future__ import annotations
+
+from clonus.engine.knowledge.model import RuleTest
+from clonus.engine.suggest import did_you_mean
+
+from .common import plain, unknown_keys
+from .yamlsource import LineDict, LineList
+
+
+def load_tests(doc, file, codes, out) -> list[RuleTest]:
+    node = doc.get("tests") if isinstance(doc, dict) else None
+    if not isinstance(node, LineList):
+        out.add(file, getattr(doc, "line", 1), None, "tests", "a test file holds a list under 'tests:'")
+        return []
+    tests = []
+    for i, spec in enumerate(node):
+        line = node.line_of(i)
+        if (not isinstance(spec, LineDict) or not isinstance(spec.get("name"), str)
+                or not isinstance(spec.get("case"), dict)):
+            out.add(file, line, None, "tests", "each test has a name and a case")
+            continue
+        unknown_keys(spec, ("name", "case", "expect", "forbid", "todo"), file, spec["name"], out)
+        for key in ("expect", "forbid"):
+            listed = spec.get(key) or []
+            if not isinstance(listed, list):
+                out.add(file, spec.line_of(key), spec["name"], key, "is a list of codes")
+                continue
+            for j, code in enumerate(listed):
+                if code not in codes:
+                    out.add(file, spec[key].line_of(j), spec["name"], key,
+                            f"unknown code {code!r}{did_you_mean(code, codes)}")
+        tests.append(RuleTest(spec["name"], plain(spec["case"]), tuple(spec.get("expect") or ()),
+                              tuple(spec.get("forbid") or ()), bool(spec.get("todo", False)), file, line))
+    return tests

@@ -1,0 +1,20 @@
+"""The one did-you-mean of clonus: KB problems, case errors, unknown codes, views and graph filters."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+CUTOFF = 0.6  # difflib's own default: close enough to catch a typo, far enough not to guess
+
+
+def closest(name: object, choices: Iterable[object]) -> str | None:
+    """The choice most like `name`, or None when nothing is close."""
+    found = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=CUTOFF)
+    return found[0] if found else None
+
+
+def did_you_mean(name: object, choices: Iterable[object]) -> str:
+    """' (did you mean 'x'?)' to append to a message, or '' when nothing is close."""
+    match = closest(name, choices)
+    return f" (did you mean {match!r}?)" if match else ""

@@ -1,0 +1,35 @@
+"""What `clonus kb` reports: the KB's identity, its size by kind and status, and the rules due for review."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from clonus.engine.knowledge.model import STATUSES, Kb
+
+
+def summary(knowledge: Kb, today: date, within: int) -> dict[str, Any]:
+    facts = list(knowledge.facts.values())
+    horizon = today + timedelta(days=within)
+    due, undated = [], []
+    for rule in knowledge.rules:
+        if rule.review_by is None:
+            undated.append(rule.id)
+        elif date.fromisoformat(rule.review_by) <= horizon:
+            by = date.fromisoformat(rule.review_by)
+            due.append({"rule": rule.id, "review_by": rule.review_by, "overdue": by < today,
+                        "file": rule.file, "line": rule.line})
+    return {
+        "name": knowledge.name, "version": knowledge.version, "description": knowledge.description,
+        "root": knowledge.root, "digest": knowledge.digest,
+        "counts": {
+            "facts": {"input": sum(1 for f in facts if f.origin == "input"),
+                      "derived": sum(1 for f in facts if f.origin == "derived")},
+            "codes": len(knowledge.codes), "categories": len(knowledge.categories),
+            "sources": len(knowledge.sources),
+            "rules": {status: sum(1 for r in knowledge.rules if r.status == status) for status in STATUSES},
+            "rule_tests": len(knowledge.tests), "exclusions": len(knowledge.exclusions),
+        },
+        "review": {"today": today.isoformat(), "within_days": within,
+                   "due": sorted(due, key=lambda d: d["review_by"]), "without_review_by": undated},
+    }

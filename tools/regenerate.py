@@ -1,0 +1,53 @@
+"""Regenerate every golden file on purpose, after a change whose new output has been reviewed:
+
+    python tools/regenerate.py            # examples/golden/*.json, tests/golden/graph/*, docs/graphs/*
+
+Tests only ever compare against these files; they never write them.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def examples() -> list[Path]:
+    from clonus.cli.main import app
+
+    written = []
+    runner = CliRunner()
+    for case in sorted((REPO / "examples").glob("*.yaml")):
+        result = runner.invoke(app, ["advise", str(case), "--format", "json"])
+        if result.exit_code != 0:
+            sys.exit(f"{case.name}: exit {result.exit_code}: {result.stderr}")
+        target = REPO / "examples" / "golden" / f"{case.stem}.json"
+        target.write_text(result.stdout, encoding="utf-8")
+        written.append(target)
+    return written
+
+
+def graphs() -> list[Path]:
+    from clonus.engine.graph import build_view
+    from clonus.engine.graph.export.formats import export
+    from clonus.engine.knowledge.load import load_kb
+
+    kb = load_kb()
+    written = []
+    for view in ("rules", "flow"):
+        g = build_view(kb, view)
+        for fmt, suffix in (("dot", "dot"), ("mermaid", "mmd")):
+            target = REPO / "tests" / "golden" / "graph" / f"{view}.{suffix}"
+            target.write_bytes(export(g, fmt))
+            written.append(target)
+    target = REPO / "docs" / "graphs" / "flow.png"
+    target.write_bytes(export(build_view(kb, "flow"), "png"))
+    return [*written, target]
+
+
+if __name__ == "__main__":
+    for path in examples() + graphs():
+        print(f"wrote {path.relative_to(REPO)}")
