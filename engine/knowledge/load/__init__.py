@@ -1,7 +1,8 @@
 """Read a KB folder (YAML only, safe loader) into a validated, immutable Kb, reporting every problem.
 
 The only code that reads KB files. One module per file kind: settings (kb.yaml), facts, codes (and
-sources), notations, rules, tests; yamlsource keeps the line of every node for file:line messages.
+sources), notations, rules, tests, and the optional medications (the medication vocabulary) and fhir
+(how FHIR resources become facts); yamlsource keeps the line of every node for file:line messages.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from clonus.engine.knowledge.model import FactDef, Kb, Rule, RuleTest
 from .codes import load_codes, load_sources
 from .common import Collector, display, mapping, unknown_keys
 from .facts import load_facts
+from .fhir import load_fhir
+from .medications import load_medications
 from .notations import load_notations, load_synonyms
 from .rules import check_cycles, check_rule_ids, load_rules
 from .settings import KB_KEYS, load_exclusions, load_gap_check, load_safety_limits
@@ -24,6 +27,8 @@ from .tests import load_tests
 from .yamlsource import read_yaml
 
 CORE_FILES = ("kb.yaml", "facts.yaml", "codes.yaml", "sources.yaml", "notations.yaml")
+# Files a KB may have; without them it cannot read FHIR (the FHIR path says so), all else works.
+OPTIONAL_FILES = ("medications.yaml", "fhir.yaml")
 _ENGINE = Path(__file__).resolve().parents[2]  # engine/, or clonus/engine/ once installed
 
 
@@ -42,8 +47,9 @@ def load_kb(root: Path | str | None = None) -> Kb:
     rule_files = sorted(p for p in (root / "rules").glob("*.yaml") if not p.name.endswith(".tests.yaml"))
     test_files = sorted((root / "rules").glob("*.tests.yaml"))
     core = [root / n for n in CORE_FILES]
-    docs, digest = _read_all(root, core + rule_files + test_files, out)
-    name = {path.name: display(path) for path in core}
+    optional = [root / n for n in OPTIONAL_FILES if (root / n).is_file()]
+    docs, digest = _read_all(root, core + optional + rule_files + test_files, out)
+    name = {path.name: display(path) for path in core + optional}
 
     def doc(file: str) -> Any:
         return docs[name[file]]
@@ -66,6 +72,11 @@ def load_kb(root: Path | str | None = None) -> Kb:
     limits = load_safety_limits(meta, name["kb.yaml"], out)
     gap_population, gap_categories = load_gap_check(meta, name["kb.yaml"], facts, categories, out)
     synonyms = load_synonyms(doc("notations.yaml"), name["notations.yaml"], facts, out)
+    medications = load_medications(doc("medications.yaml"), name["medications.yaml"], out) \
+        if "medications.yaml" in name else None
+    drugs = medications.medications if medications is not None else {}
+    fhir = load_fhir(doc("fhir.yaml"), name["fhir.yaml"], facts, mass_units, drugs, out) \
+        if "fhir.yaml" in name else None
     if out.problems:
         raise KbError(out.problems)
     return Kb(
@@ -77,7 +88,7 @@ def load_kb(root: Path | str | None = None) -> Kb:
         mass_units=MappingProxyType(mass_units), disclaimer=str(meta.get("disclaimer", "")),
         digest=digest, safety_limits=MappingProxyType(limits),
         synonyms=MappingProxyType({k: MappingProxyType(v) for k, v in synonyms.items()}),
-        gap_population=gap_population, gap_categories=gap_categories,
+        gap_population=gap_population, gap_categories=gap_categories, medications=medications, fhir=fhir,
     )
 
 
