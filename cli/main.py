@@ -31,7 +31,7 @@ def _click_exceptions():
     try:
         from click import exceptions
     except ImportError:  # recent typer releases vendor click instead of depending on it
-        from typer._click import exceptions
+        from typer._click import exceptions  # type: ignore[no-redef]  # click and typer._click may both exist
     return exceptions
 
 

@@ -1,4 +1,5 @@
-"""What commands share: the --kb, --engine and --include-draft options, reading a KB and a case argument.
+"""What commands share: the --kb, --engine and --include-draft options, reading a KB and a case argument,
+setting case fields from flags.
 
 Commands raise; cli/main.py turns every ClonusError into its one-line message and exit code.
 """
@@ -6,8 +7,9 @@ Commands raise; cli/main.py turns every ClonusError into its one-line message an
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -49,3 +51,21 @@ def read_case_data(arg: str) -> dict:
 
     text, name = read_case(arg)
     return read_case_text(text, name)
+
+
+def apply_flags(data: dict, flags: dict, fields: Mapping[str, Any]) -> list[str]:
+    """Set each flag's case field in the case mapping; words flags split on commas. The fields set."""
+    by_leaf = {path.rsplit(".", 1)[-1]: path for path in fields}
+    done: list[str] = []
+    for name, value in flags.items():
+        if isinstance(value, list):
+            value = [item.strip() for v in value for item in v.split(",") if item.strip()]
+        section, leaf = by_leaf[name].split(".", 1)
+        if data.get(section) is None:  # absent, or an empty `patient:` in the file
+            data[section] = {}
+        target = data[section]
+        if not isinstance(target, dict):
+            return done  # intake reports the malformed section with its own message
+        target[leaf] = value
+        done.append(by_leaf[name])
+    return done

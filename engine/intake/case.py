@@ -69,6 +69,11 @@ def _strict_json(text: str, name: str) -> Any:
         raise CaseError(name, text[:60], accepted, f"{name}: malformed JSON ({exc}); expected {accepted}") from exc
 
 
+def read_json_text(text: str, name: str) -> Any:
+    """Strict JSON (a FHIR Bundle, say), duplicate keys refused; CaseError located in `name`."""
+    return _strict_json(text, name)
+
+
 def read_case_text(text: str, name: str = "case") -> dict:
     """Parse case text safely into a mapping: YAML (of which JSON is a subset), or strict JSON for .json."""
     if name.lower().endswith(".json"):
