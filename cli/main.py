@@ -22,6 +22,7 @@ from . import explain as explain_cmd
 from . import graph as graph_cmd
 from . import kb as kb_cmd
 from . import lint as lint_cmd
+from . import serve as serve_cmd
 from . import test as test_cmd
 
 _DEBUG = {"on": False}
@@ -144,6 +145,7 @@ app.command("test")(test_cmd.rule_tests)
 app.command("explain")(explain_cmd.explain)
 app.command("kb")(kb_cmd.kb_info)
 app.command("diff")(diff_cmd.diff)
+app.command("serve")(serve_cmd.serve)
 
 
 def _version(value: bool) -> None:

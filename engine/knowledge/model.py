@@ -196,6 +196,7 @@ class FhirMapping:
     period_units: Mapping[str, int]          # UCUM time code -> hours
     timing_codes: Mapping[str, int]          # GTS abbreviation -> doses per day
     routes: Mapping[tuple[str, str], str]    # (system URI, code) -> value of the route fact
+    override: tuple[str, Mapping[str, str]] = ("", MappingProxyType({}))  # CDS Hooks override reasons
     file: str = ""
 
     def system_uri(self, name: str) -> str:

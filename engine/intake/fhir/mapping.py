@@ -36,6 +36,7 @@ class FhirCase:
     notes: tuple[str, ...]
     as_of: date
     concerns_kb_drug: bool
+    medication: Located | None = None  # the record the case's medication was read from
 
 
 def read_bundle(kb: Kb, bundle: Any, as_of: date) -> FhirCase:
@@ -59,14 +60,14 @@ def read_resources(kb: Kb, resources: Sequence[Located], as_of: date, patient_id
     _patient(kb, patient, as_of, reads, sources, notes)
     _conditions(kb, kept, reads, sources, notes)
     _observations(kb, kept, as_of, reads, sources, notes)
-    concerns = _medications(kb, kept, focus, reads, sources, notes)
+    concerns, medication = _medications(kb, kept, focus, reads, sources, notes)
     _needs(kb, kept, reads, notes)
     data: dict[str, dict[str, Any]] = {}
     for field, read in reads.items():
         if read.error is None and read.value is not None:
             section, leaf = field.split(".", 1)
             data.setdefault(section, {})[leaf] = read.value
-    return FhirCase(data, reads, sources, tuple(notes), as_of, concerns)
+    return FhirCase(data, reads, sources, tuple(notes), as_of, concerns, medication)
 
 
 def parse(kb: Kb, data: Mapping[str, Any], fhir_case: FhirCase, given: Collection[str] = ()) -> Case:
@@ -191,8 +192,8 @@ def _quantity(kb: Kb, entry: CodedFact, obs: Located, notes: list) -> Read:
 
 
 def _medications(kb: Kb, resources: Sequence[Located], focus: Sequence[Located] | None, reads: dict,
-                 sources: dict, notes: list) -> bool:
-    """The medication under review and the other medications; whether it is the KB's drug."""
+                 sources: dict, notes: list) -> tuple[bool, Located | None]:
+    """The medication under review and the other medications; whether it is the KB's drug, its record."""
     assert kb.fhir is not None
     taken = active_medications(kb, resources)
     under_review = None
@@ -209,7 +210,8 @@ def _medications(kb: Kb, resources: Sequence[Located], focus: Sequence[Located] 
         reads["patient.other_medications"] = Read(names, refs[0][1])
         sources["patient.other_medications"] = ", ".join(ref for ref, _ in refs)
     drug = chosen.fields.get("medication.drug")
-    return drug is not None and drug.value == kb.fhir.medication_drugs[0]
+    record = chosen.record.located if chosen.record is not None else None
+    return drug is not None and drug.value == kb.fhir.medication_drugs[0], record
 
 
 def _needs(kb: Kb, resources: Sequence[Located], reads: dict, notes: list) -> None:

@@ -3,7 +3,7 @@ codes, dose and period units, timing codes, routes). Facts and values are checke
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -14,7 +14,7 @@ from .common import Collector, is_number, mapping, unknown_keys
 from .yamlsource import LineDict, LineList
 
 FHIR_KEYS = ("systems", "statuses", "medication_drugs", "conditions", "needs", "observations", "dose_units",
-             "period_units", "timing_codes", "routes")
+             "period_units", "timing_codes", "routes", "override_reasons")
 STATUS_KEYS = ("Bundle", "MedicationRequest", "MedicationStatement", "Condition", "Observation", "refuted", "suspected")
 MATCHES = ("exact", "prefix")
 
@@ -34,8 +34,23 @@ def load_fhir(doc: Any, file: str, facts: dict[str, FactDef], mass_units: dict[s
         dose_units=MappingProxyType(_dose_units(top, mass_units, file, out)),
         period_units=MappingProxyType(_counts(top, "period_units", "hours, a whole number >= 1", file, out)),
         timing_codes=MappingProxyType(_counts(top, "timing_codes", "doses per day, a whole number >= 1", file, out)),
-        routes=MappingProxyType(_routes(top, systems, facts, file, out)), file=file,
+        routes=MappingProxyType(_routes(top, systems, facts, file, out)),
+        override=_override(top, file, out), file=file,
     )
+
+
+def _override(top: LineDict, file: str, out: Collector) -> tuple[str, Mapping[str, str]]:
+    """override_reasons: a code system and code -> display (CDS Hooks requires a display)."""
+    node = mapping(top, file, out, "override_reasons")
+    unknown_keys(node, ("system", "reasons"), file, None, out, "override_reasons.")
+    system, reasons = node.get("system"), node.get("reasons")
+    if not isinstance(system, str) or ":" not in system:
+        out.add(file, node.line_of("system"), None, "override_reasons.system", "a code system URI")
+        system = ""
+    if not isinstance(reasons, LineDict) or not all(isinstance(v, str) and v.strip() for v in reasons.values()):
+        out.add(file, node.line_of("reasons"), None, "override_reasons.reasons", "maps a code to its display text")
+        reasons = {}
+    return system, MappingProxyType({str(k): str(v) for k, v in reasons.items()})
 
 
 def _systems(node: LineDict, file: str, out: Collector) -> dict[str, CodeSystem]:
