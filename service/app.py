@@ -59,8 +59,11 @@ def create_app(config: ServiceConfig, kb: Kb | None = None) -> FastAPI:
     _handlers(app)
 
     def authenticated(request: Request, _token: Annotated[Any, Depends(_bearer)]) -> None:
-        if verifier is not None:
-            verifier.verify(request.headers.get("authorization"), request.url.path)
+        assert verifier is not None
+        verifier.verify(request.headers.get("authorization"), request.url.path)
+
+    # The OpenAPI document declares Bearer security exactly when tokens are verified.
+    auth = [Depends(authenticated)] if verifier is not None else []
 
     def service_of(service_id: str) -> CdsService:
         service = BY_ID.get(service_id)
@@ -69,19 +72,19 @@ def create_app(config: ServiceConfig, kb: Kb | None = None) -> FastAPI:
         return service
 
     @app.get("/cds-services", response_model=Discovery, response_model_exclude_none=True, responses=ERRORS,
-             dependencies=[Depends(authenticated)], summary="CDS Hooks discovery")
+             dependencies=auth, summary="CDS Hooks discovery")
     def list_services() -> Discovery:
         return Discovery(services=discovery(knowledge))
 
     @app.post("/cds-services/{service_id}", response_model=HookResponse, response_model_exclude_none=True,
-              responses=ERRORS, dependencies=[Depends(authenticated)], summary="Call a CDS service")
+              responses=ERRORS, dependencies=auth, summary="Call a CDS service")
     def call_service(service_id: str, body: HookRequest) -> HookResponse:
         service = service_of(service_id)
         answer = answerer.answer(service, body)
         return HookResponse(cards=build_cards(knowledge, service.id, body.hookInstance, answer))
 
     @app.post("/cds-services/{service_id}/feedback", response_model=FeedbackResponse, responses=ERRORS,
-              dependencies=[Depends(authenticated)], summary="Feedback on cards")
+              dependencies=auth, summary="Feedback on cards")
     def give_feedback(service_id: str, body: FeedbackRequest) -> FeedbackResponse:
         service = service_of(service_id)
         return FeedbackResponse(recorded=feedback.record(service.id, body))
@@ -124,7 +127,8 @@ def _handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
-        return _outcome(exc.status_code, _CODES.get(exc.status_code, "processing"), str(exc.detail))
+        headers = dict(exc.headers) if exc.headers else None  # 405 keeps its Allow header
+        return _outcome(exc.status_code, _CODES.get(exc.status_code, "processing"), str(exc.detail), headers)
 
     @app.exception_handler(Exception)
     async def failure(_: Request, exc: Exception) -> JSONResponse:
