@@ -1,0 +1,117 @@
+"""The medication vocabulary (kb/medications.yaml) and its one normaliser: free text and RxNorm codes to
+the ingredient; and the load checks of medications.yaml and fhir.yaml, each problem file:line."""
+
+from __future__ import annotations
+
+import pytest
+
+from clonus.engine.errors import KbError
+from clonus.engine.intake.medications import drug_of_code, drug_words, normalise_drug
+from clonus.engine.knowledge.load import load_kb
+
+NORMALISED = {
+    "Zanaflex 4mg tab": "tizanidine",
+    "Luvox": "fluvoxamine",
+    "baclofen": "baclofen",
+    "BACLOFEN": "baclofen",
+    "Baclofen 10 MG Oral Tablet": "baclofen",
+    "baclofen, 20 mg/5 mL oral solution": "baclofen",
+    "Lioresal": "baclofen",
+    "Gablofen intrathecal": "baclofen",
+    "baclophen": "baclofen",
+    "tizanidine hydrochloride 4 mg capsule": "tizanidine",
+    "Ciprofloxacin 500 MG Oral Tablet": "ciprofloxacin",
+    "cipro": "ciprofloxacin",
+    "dantrolene sodium 25 mg": "dantrolene",
+    "Neurontin 300mg caps": "gabapentin",
+    "ethinyl estradiol 0.03 MG / levonorgestrel 0.15 MG Oral Tablet": "ethinyl estradiol",
+    "MS Contin 30 mg ER tab": "morphine",
+    "acetaminophen 325 MG Oral Tablet": None,
+    "naproxen sodium": None,
+    "": None,
+    "500 mg": None,
+}
+
+
+@pytest.mark.parametrize("text", list(NORMALISED))
+def test_normalise(shipped_kb, text):
+    assert normalise_drug(shipped_kb, text) == NORMALISED[text]
+
+
+def test_normalise_refuses_what_is_not_text(shipped_kb):
+    assert normalise_drug(shipped_kb, 42) is None and normalise_drug(shipped_kb, None) is None
+
+
+def test_the_words_of_an_unknown_drug_are_cleaned(shipped_kb):
+    assert drug_words(shipped_kb, "Acetaminophen 325 MG Oral Tablet") == "acetaminophen"
+    assert drug_words(shipped_kb, "500 mg tab") is None
+
+
+@pytest.mark.parametrize("code,drug", [("1292", "baclofen"), ("197446", "baclofen"), ("57258", "tizanidine"),
+                                       ("2551", "ciprofloxacin"), ("42355", "fluvoxamine"), ("0", None), (" 1292 ", "baclofen")])
+def test_code_lookup(shipped_kb, code, drug):
+    assert drug_of_code(shipped_kb, code) == drug
+
+
+def test_every_drug_the_lead_named_is_in_the_vocabulary(shipped_kb):
+    named = {"baclofen", "tizanidine", "dantrolene", "gabapentin", "ciprofloxacin", "fluvoxamine", "zileuton",
+             "amiodarone", "mexiletine", "propafenone", "verapamil", "cimetidine", "famotidine", "acyclovir",
+             "ticlopidine", "levofloxacin"}
+    assert named <= set(shipped_kb.medications.medications)
+    assert all(med.classes == () for med in shipped_kb.medications.medications.values())
+
+
+def test_a_kb_without_the_optional_files_loads(kb_copy):
+    (kb_copy / "medications.yaml").unlink()
+    (kb_copy / "fhir.yaml").unlink()
+    kb = load_kb(kb_copy)
+    assert kb.medications is None and kb.fhir is None
+    assert normalise_drug(kb, "baclofen") is None
+
+
+def test_the_optional_files_are_in_the_digest(kb_copy, shipped_kb):
+    text = (kb_copy / "medications.yaml").read_text(encoding="utf-8")
+    (kb_copy / "medications.yaml").write_text(text + "\n# a comment\n", encoding="utf-8")
+    assert load_kb(kb_copy).digest != shipped_kb.digest
+
+
+def _problems(kb_copy, file, old, new):
+    path = kb_copy / file
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(KbError) as caught:
+        load_kb(kb_copy)
+    return [str(p) for p in caught.value.problems]
+
+
+# file, text replaced, its replacement, what the one problem says
+BROKEN = {
+    "a name of two drugs": ("medications.yaml", "names: [zanaflex, sirdalud]", "names: [zanaflex, lioresal]",
+                            "medications.yaml:19: tizanidine: name: 'lioresal' already leads to baclofen"),
+    "a code of two drugs": ("medications.yaml", 'rxnorm: "57258"', 'rxnorm: "1292"', "already leads to baclofen"),
+    "a numeric RxCUI": ("medications.yaml", 'rxnorm: "57258"', "rxnorm: 57258", "digits in quotes"),
+    "an unknown key": ("medications.yaml", "    misspellings: [baclophen", "    mispelings: [baclophen",
+                       "mispelings: unknown field (did you mean 'misspellings'?)"),
+    "an unknown fact": ("fhir.yaml", "  - fact: epilepsy", "  - fact: epilepsi",
+                        "conditions[9].fact: 'epilepsi' is not an input fact with a case field (did you mean 'epilepsy'?)"),
+    "a value the fact lacks": ("fhir.yaml", "value: untreated", "value: untreeted",
+                               "'untreeted' is not a value of sleep_apnea (did you mean 'untreated'?)"),
+    "an undeclared code system": ("fhir.yaml", "      icd10cm: [G40]", "      icd10: [G40]",
+                                  "unknown code system (did you mean 'icd10cm'?)"),
+    "a dose unit that is no mass unit": ("fhir.yaml", "  ug: mcg", "  ug: ml", "'ml' is not a mass unit"),
+    "a route that is no route": ("fhir.yaml", "  intrathecal:\n    snomed", "  intravenous:\n    snomed",
+                                 "routes.intravenous: not a value of the route fact"),
+    "a drug the vocabulary lacks": ("fhir.yaml", "medication_drugs: [baclofen,", "medication_drugs: [baclofenn,",
+                                    "'baclofenn' is not a drug of medications.yaml (did you mean 'baclofen'?)"),
+    "timing codes that are no counts": ("fhir.yaml", "  TID: 3", "  TID: three", "timing_codes.TID: expected doses"),
+}
+
+
+@pytest.mark.parametrize("name", list(BROKEN))
+def test_a_broken_file_is_one_located_problem(kb_copy, name):
+    file, old, new, message = BROKEN[name]
+    problems = _problems(kb_copy, file, old, new)
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(f"{kb_copy.name}/{file}:") or problems[0].split(":")[0].endswith(file)
+    assert message in problems[0], problems[0]
