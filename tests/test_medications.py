@@ -48,7 +48,8 @@ def test_the_words_of_an_unknown_drug_are_cleaned(shipped_kb):
 
 
 @pytest.mark.parametrize("code,drug", [("1292", "baclofen"), ("197446", "baclofen"), ("57258", "tizanidine"),
-                                       ("2551", "ciprofloxacin"), ("42355", "fluvoxamine"), ("0", None), (" 1292 ", "baclofen")])
+                                       ("2551", "ciprofloxacin"), ("42355", "fluvoxamine"), ("0", None),
+                                       (" 1292 ", "baclofen")])
 def test_code_lookup(shipped_kb, code, drug):
     assert drug_of_code(shipped_kb, code) == drug
 
@@ -94,7 +95,8 @@ BROKEN = {
     "an unknown key": ("medications.yaml", "    misspellings: [baclophen", "    mispelings: [baclophen",
                        "mispelings: unknown field (did you mean 'misspellings'?)"),
     "an unknown fact": ("fhir.yaml", "  - fact: epilepsy", "  - fact: epilepsi",
-                        "conditions[9].fact: 'epilepsi' is not an input fact with a case field (did you mean 'epilepsy'?)"),
+                        "conditions[9].fact: 'epilepsi' is not an input fact with a case field "
+                        "(did you mean 'epilepsy'?)"),
     "a value the fact lacks": ("fhir.yaml", "value: untreated", "value: untreeted",
                                "'untreeted' is not a value of sleep_apnea (did you mean 'untreated'?)"),
     "an undeclared code system": ("fhir.yaml", "      icd10cm: [G40]", "      icd10: [G40]",
