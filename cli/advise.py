@@ -145,7 +145,7 @@ def advise(values: dict[str, Any]) -> None:
     from clonus.engine.errors import UsageError
 
     fixed = {name: values.pop(name) for name, _, _ in FIXED}
-    knowledge = load_kb(fixed["kb"])
+    knowledge = load_kb(fixed["kb"], fhir=fixed["fhir"] is not None)
     flags = {k: v for k, v in values.items() if v is not None}
     if fixed["case_file"] is None and not flags and fixed["fhir"] is None:
         raise UsageError("give a case file (or '-' for standard input), a FHIR bundle (--fhir) or case flags such "

@@ -26,11 +26,12 @@ IncludeDraft = Annotated[bool, typer.Option(
     "--include-draft", help="Also run draft and reviewed rules (the answer says so).")]
 
 
-def load_kb(kb_dir: Path | None) -> Kb:
-    """The KB in `kb_dir` (the shipped one when None); KbError lists every problem."""
+def load_kb(kb_dir: Path | None, fhir: bool = True) -> Kb:
+    """The KB in `kb_dir` (the shipped one when None); KbError lists every problem. `fhir=False`: without
+    its FHIR mapping (a case file needs none; see engine/knowledge/load)."""
     from clonus.engine.knowledge.load import load_kb as load
 
-    return load(kb_dir)
+    return load(kb_dir, fhir=fhir)
 
 
 def read_case(arg: str) -> tuple[str, str]:

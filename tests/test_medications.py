@@ -117,3 +117,14 @@ def test_a_broken_file_is_one_located_problem(kb_copy, name):
     assert len(problems) == 1, problems
     assert problems[0].startswith(f"{kb_copy.name}/{file}:") or problems[0].split(":")[0].endswith(file)
     assert message in problems[0], problems[0]
+
+
+def test_a_kb_loaded_without_its_fhir_mapping_has_the_same_digest(shipped_kb):
+    kb = load_kb(fhir=False)
+    assert kb.fhir is None and kb.medications is not None and kb.digest == shipped_kb.digest
+
+
+def test_fhir_yaml_in_the_digest_even_when_unread(kb_copy, shipped_kb):
+    text = (kb_copy / "fhir.yaml").read_text(encoding="utf-8")
+    (kb_copy / "fhir.yaml").write_text(text + "\n# a comment\n", encoding="utf-8")
+    assert load_kb(kb_copy, fhir=False).digest != shipped_kb.digest

@@ -8,6 +8,7 @@ sources), notations, rules, tests, and the optional medications (the medication 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -37,8 +38,10 @@ def default_kb_dir() -> Path:
     return _ENGINE.parent / "kb"
 
 
-def load_kb(root: Path | str | None = None) -> Kb:
-    """Load and validate the KB in `root` (the shipped KB when None). Raises KbError with every problem."""
+def load_kb(root: Path | str | None = None, fhir: bool = True) -> Kb:
+    """Load and validate the KB in `root` (the shipped KB when None). Raises KbError with every problem.
+    `fhir=False` leaves fhir.yaml unread (kb.fhir None; its bytes still count in the digest): a case file
+    needs none of it, and parsing it would slow every `clonus advise` by a few milliseconds."""
     root = Path(root) if root is not None else default_kb_dir()
     if not (root / "kb.yaml").is_file():
         raise KbError([Problem(display(root / "kb.yaml"), 0, None, None,
@@ -48,7 +51,9 @@ def load_kb(root: Path | str | None = None) -> Kb:
     test_files = sorted((root / "rules").glob("*.tests.yaml"))
     core = [root / n for n in CORE_FILES]
     optional = [root / n for n in OPTIONAL_FILES if (root / n).is_file()]
-    docs, digest = _read_all(root, core + optional + rule_files + test_files, out)
+    skipped = set() if fhir else {p for p in optional if p.name == "fhir.yaml"}
+    docs, digest = _read_all(root, core + optional + rule_files + test_files, out, unparsed=skipped)
+    optional = [p for p in optional if p not in skipped]
     name = {path.name: display(path) for path in core + optional}
 
     def doc(file: str) -> Any:
@@ -75,7 +80,7 @@ def load_kb(root: Path | str | None = None) -> Kb:
     medications = load_medications(doc("medications.yaml"), name["medications.yaml"], out) \
         if "medications.yaml" in name else None
     drugs = medications.medications if medications is not None else {}
-    fhir = load_fhir(doc("fhir.yaml"), name["fhir.yaml"], facts, mass_units, drugs, out) \
+    fhir_mapping = load_fhir(doc("fhir.yaml"), name["fhir.yaml"], facts, mass_units, drugs, out) \
         if "fhir.yaml" in name else None
     if out.problems:
         raise KbError(out.problems)
@@ -88,18 +93,22 @@ def load_kb(root: Path | str | None = None) -> Kb:
         mass_units=MappingProxyType(mass_units), disclaimer=str(meta.get("disclaimer", "")),
         digest=digest, safety_limits=MappingProxyType(limits),
         synonyms=MappingProxyType({k: MappingProxyType(v) for k, v in synonyms.items()}),
-        gap_population=gap_population, gap_categories=gap_categories, medications=medications, fhir=fhir,
+        gap_population=gap_population, gap_categories=gap_categories, medications=medications, fhir=fhir_mapping,
     )
 
 
-def _read_all(root: Path, paths: list[Path], out: Collector) -> tuple[dict[str, Any], str]:
-    """Parse every file (each problem collected) and digest their bytes, in a fixed order."""
+def _read_all(root: Path, paths: list[Path], out: Collector,
+              unparsed: Collection[Path] = ()) -> tuple[dict[str, Any], str]:
+    """Parse every file (each problem collected) and digest their bytes, in a fixed order; the bytes of
+    `unparsed` files count in the digest too."""
     digest = hashlib.sha256()
     docs: dict[str, Any] = {}
     for path in paths:
         shown = display(path)
         try:
             digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+            if path in unparsed:
+                continue
             docs[shown] = read_yaml(path, shown)
         except OSError as exc:
             out.add(shown, 0, None, None, f"cannot read file: {exc}")
