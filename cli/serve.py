@@ -3,7 +3,6 @@ only, since nothing then authenticates its callers."""
 
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
 from typing import Annotated
 
@@ -67,6 +66,8 @@ def _issuer(text: str):
 
 
 def _loopback(host: str) -> bool:
+    import ipaddress
+
     if host == "localhost":
         return True
     try:

@@ -19,8 +19,6 @@ from clonus.engine.knowledge.model import FactDef, Kb, Rule, RuleTest
 from .codes import load_codes, load_sources
 from .common import Collector, display, mapping, unknown_keys
 from .facts import load_facts
-from .fhir import load_fhir
-from .medications import load_medications
 from .notations import load_notations, load_synonyms
 from .rules import check_cycles, check_rule_ids, load_rules
 from .settings import KB_KEYS, load_exclusions, load_gap_check, load_safety_limits
@@ -77,11 +75,7 @@ def load_kb(root: Path | str | None = None, fhir: bool = True) -> Kb:
     limits = load_safety_limits(meta, name["kb.yaml"], out)
     gap_population, gap_categories = load_gap_check(meta, name["kb.yaml"], facts, categories, out)
     synonyms = load_synonyms(doc("notations.yaml"), name["notations.yaml"], facts, out)
-    medications = load_medications(doc("medications.yaml"), name["medications.yaml"], out) \
-        if "medications.yaml" in name else None
-    drugs = medications.medications if medications is not None else {}
-    fhir_mapping = load_fhir(doc("fhir.yaml"), name["fhir.yaml"], facts, mass_units, drugs, out) \
-        if "fhir.yaml" in name else None
+    medications, fhir_mapping = _optional(doc, name, facts, mass_units, out)
     if out.problems:
         raise KbError(out.problems)
     return Kb(
@@ -95,6 +89,22 @@ def load_kb(root: Path | str | None = None, fhir: bool = True) -> Kb:
         synonyms=MappingProxyType({k: MappingProxyType(v) for k, v in synonyms.items()}),
         gap_population=gap_population, gap_categories=gap_categories, medications=medications, fhir=fhir_mapping,
     )
+
+
+def _optional(doc, name: dict[str, str], facts, mass_units, out: Collector):
+    """medications.yaml and fhir.yaml where the KB has them (and was asked to read them); their loaders
+    are imported here, so that `clonus --help`, which reads only the facts, never pays for them."""
+    medications = fhir_mapping = None
+    if "medications.yaml" in name:
+        from .medications import load_medications
+
+        medications = load_medications(doc("medications.yaml"), name["medications.yaml"], out)
+    if "fhir.yaml" in name:
+        from .fhir import load_fhir
+
+        drugs = medications.medications if medications is not None else {}
+        fhir_mapping = load_fhir(doc("fhir.yaml"), name["fhir.yaml"], facts, mass_units, drugs, out)
+    return medications, fhir_mapping
 
 
 def _read_all(root: Path, paths: list[Path], out: Collector,
