@@ -89,7 +89,7 @@ def _problems(kb_copy, file, old, new):
 # file, text replaced, its replacement, what the one problem says
 BROKEN = {
     "a name of two drugs": ("medications.yaml", "names: [zanaflex, sirdalud]", "names: [zanaflex, lioresal]",
-                            "medications.yaml:19: tizanidine: name: 'lioresal' already leads to baclofen"),
+                            "tizanidine: name: 'lioresal' already leads to baclofen"),
     "a code of two drugs": ("medications.yaml", 'rxnorm: "57258"', 'rxnorm: "1292"', "already leads to baclofen"),
     "a numeric RxCUI": ("medications.yaml", 'rxnorm: "57258"', "rxnorm: 57258", "digits in quotes"),
     "an unknown key": ("medications.yaml", "    misspellings: [baclophen", "    mispelings: [baclophen",
@@ -128,3 +128,9 @@ def test_fhir_yaml_in_the_digest_even_when_unread(kb_copy, shipped_kb):
     text = (kb_copy / "fhir.yaml").read_text(encoding="utf-8")
     (kb_copy / "fhir.yaml").write_text(text + "\n# a comment\n", encoding="utf-8")
     assert load_kb(kb_copy, fhir=False).digest != shipped_kb.digest
+
+
+def test_a_problem_is_located_at_its_drug(kb_copy):
+    problems = _problems(kb_copy, "medications.yaml", "names: [zanaflex, sirdalud]", "names: [zanaflex, lioresal]")
+    lines = (kb_copy / "medications.yaml").read_text(encoding="utf-8").splitlines()
+    assert problems[0].split(":")[1] == str(lines.index("  tizanidine:") + 1)
