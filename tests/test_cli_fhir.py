@@ -136,3 +136,30 @@ def test_text_output_says_where_the_case_came_from():
     assert "Read from FHIR as of 2025-06-01." in result.stdout
     assert "Note: Condition/c-ckd" in result.stdout and "eGFR: Observation" not in result.stdout
     assert "single dose: MedicationRequest/m1" in result.stdout
+
+
+HEAVY = ("fhir", "fhir_core", "fastapi", "pydantic", "uvicorn", "jwt", "starlette", "clonus.service",
+         "clonus.engine.intake.fhir", "clonus.engine.knowledge.load.fhir")
+PROBE = """
+import atexit, sys
+def loaded():
+    heavy = [m for m in {heavy!r} if m in sys.modules]
+    sys.stderr.write("LOADED " + ",".join(heavy) + "\\n")
+atexit.register(loaded)
+from clonus.cli.main import run
+sys.argv = ["clonus", *{args!r}]
+run()
+"""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["advise", str(EXAMPLES / "01-reference.yaml")]])
+def test_case_files_and_help_never_import_the_fhir_or_service_libraries(args):
+    """`clonus advise CASE.yaml` and `clonus --help` must not get slower: none of FHIR's or the service's
+    libraries (nor the FHIR mapping's loader) may be imported on their path."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", PROBE.format(heavy=HEAVY, args=args)], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.strip().endswith("LOADED"), proc.stderr

@@ -29,3 +29,35 @@ def test_openapi_is_served_with_every_path():
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_the_api_keeps_its_openapi_document(case):
     case.call_and_validate()
+
+
+def _verifying_app():
+    """The service with a trusted issuer; its JWKS file is read when the app is made, then removed."""
+    import tempfile
+    from pathlib import Path
+
+    from clonus.service.config import TrustedIssuer
+
+    from servicekit import rsa_key, write_jwks
+
+    with tempfile.TemporaryDirectory(prefix="clonus-jwks-") as tmp:
+        issuer = TrustedIssuer("https://ehr.example.org", str(write_jwks(Path(tmp), rsa_key()[1])))
+        return create_app(ServiceConfig(base_url=BASE_URL, issuers=(issuer,)))
+
+
+VERIFYING = _verifying_app()
+SECURED = schemathesis.openapi.from_asgi("/openapi.json", VERIFYING)
+
+
+def test_the_verifying_service_declares_bearer_security():
+    document = Client(VERIFYING).get("/openapi.json").json()
+    assert "HTTPBearer" in document["components"]["securitySchemes"]
+    assert document["paths"]["/cds-services"]["get"]["security"] == [{"HTTPBearer": []}]
+    assert "security" not in Client(APP).get("/openapi.json").json()["paths"]["/cds-services"]["get"]
+
+
+@SECURED.parametrize()
+@settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+def test_the_verifying_api_keeps_its_openapi_document(case):
+    """Without a token the test could sign, every call to /cds-services is 401, as documented."""
+    case.call_and_validate()
