@@ -3,7 +3,7 @@ OpenAPI document states and the tests hold the service to. Optional fields left 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -98,12 +98,25 @@ class OverrideReason(_Model):
     userComment: str | None = None
 
 
-class Feedback(_Model):
+class _FeedbackItem(_Model):
     card: str = Field(min_length=1)
-    outcome: Literal["accepted", "overridden"]
-    acceptedSuggestions: list[AcceptedSuggestion] | None = None
     overrideReason: OverrideReason | None = None
     outcomeTimestamp: str = Field(min_length=1)
+
+
+class AcceptedFeedback(_FeedbackItem):
+    """The specification: acceptedSuggestions is required for an accepted outcome."""
+
+    outcome: Literal["accepted"]
+    acceptedSuggestions: list[AcceptedSuggestion] = Field(min_length=1)
+
+
+class OverriddenFeedback(_FeedbackItem):
+    outcome: Literal["overridden"]
+    acceptedSuggestions: list[AcceptedSuggestion] | None = None
+
+
+Feedback = Annotated[AcceptedFeedback | OverriddenFeedback, Field(discriminator="outcome")]
 
 
 class FeedbackRequest(_Model):

@@ -234,3 +234,23 @@ def test_feedback_of_an_unknown_outcome_is_refused(client):
 def test_health_names_the_kb_and_engine(client, shipped_kb):
     body = client.get("/health").json()
     assert body["status"] == "ok" and body["kb"]["digest"] == shipped_kb.digest and body["engine"]["name"]
+
+
+def test_accepted_feedback_must_name_its_suggestions(client):
+    item = {"card": "x", "outcome": "accepted", "outcomeTimestamp": "2025-06-01T10:05:31Z"}
+    response = client.post("/cds-services/clonus-order-select/feedback", json={"feedback": [item]})
+    assert response.status_code == 422 and "acceptedSuggestions" in response.json()["issue"][0]["diagnostics"]
+
+
+def test_no_patient_data_reaches_the_logs(client, caplog):
+    """Refused and answered calls alike: nothing of the request (ids, birth date, codes) is logged."""
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    good = hook_request("order-select")
+    bad = hook_request("order-select")
+    bad["prefetch"]["patient"]["birthDate"] = "1980-13-01"
+    for request in (good, bad):
+        call(client, "clonus-order-select", request)
+    text = caplog.text
+    assert "pat-ref" not in text and "1980" not in text and "medrx-baclofen" not in text
