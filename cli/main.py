@@ -29,10 +29,12 @@ _DEBUG = {"on": False}
 
 
 def _click_exceptions():
+    """The exceptions of the click that typer runs on: its vendored copy when it has one (recent typer),
+    even where a separate click is installed too (schemathesis, in the test extra, brings one)."""
     try:
-        from click import exceptions
-    except ImportError:  # recent typer releases vendor click instead of depending on it
-        from typer._click import exceptions  # type: ignore[no-redef]  # click and typer._click may both exist
+        from typer._click import exceptions
+    except ImportError:  # older typer releases depend on click instead of vendoring it
+        from click import exceptions  # type: ignore[no-redef]  # click and typer._click may both exist
     return exceptions
 
 

@@ -1,8 +1,10 @@
 """`clonus serve`: the CDS Hooks service on uvicorn. Without a trusted issuer it listens on loopback
-only, since nothing then authenticates its callers."""
+only, since nothing then authenticates its callers. The service is the other face: it is found by name
+(as decide finds backends), since two wings on one floor never import each other."""
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Annotated
 
@@ -10,8 +12,10 @@ import typer
 
 from .options import EngineName, IncludeDraft, KbDir
 
+SERVICE = "clonus.service.main"  # its serve() starts the service
+
 Host = Annotated[str, typer.Option("--host", help="Address to listen on (loopback unless --trusted-issuer).")]
-Port = Annotated[int, typer.Option("--port", min=0, max=65535, help="Port to listen on (0: any free port).")]
+Port = Annotated[int, typer.Option("--port", min=0, max=65535, help="Port to listen on.")]
 BaseUrl = Annotated[str | None, typer.Option(
     "--base-url", metavar="URL", show_default=False,
     help="The URL clients call (the JWT audience is this plus the path); default http://HOST:PORT.")]
@@ -34,43 +38,6 @@ def serve(host: Host = "127.0.0.1", port: Port = 8080, kb: KbDir = None, engine:
     Exit codes: 0 stopped, 2 unusable options (a non-loopback host without --trusted-issuer, a JWKS that
     cannot be read, a KB that cannot be loaded).
     """
-    from clonus.engine.errors import UsageError
-    from clonus.service.config import ServiceConfig
-
-    issuers = tuple(_issuer(text) for text in trusted_issuer or ())
-    if not issuers and not _loopback(host):
-        raise UsageError(f"--host {host}: without --trusted-issuer the service listens on loopback only "
-                         "(127.0.0.1, ::1, localhost), since nothing would authenticate its callers")
-    config = ServiceConfig(base_url=base_url or f"http://{host}:{port}", kb_dir=kb, engine=engine, issuers=issuers,
-                           feedback_log=feedback_log, max_body_bytes=max_body, include_draft=include_draft)
-    import uvicorn
-
-    from clonus.service.app import create_app
-
-    app = create_app(config)
-    typer.echo(f"clonus: serving CDS Hooks at {config.base_url}/cds-services "
-               f"({'tokens verified' if issuers else 'no authentication: loopback only'})", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
-
-
-def _issuer(text: str):
-    from clonus.engine.errors import UsageError
-    from clonus.service.config import TrustedIssuer
-
-    iss, sep, jwks = text.partition("=")
-    if not sep or not iss or not jwks:
-        raise UsageError(f"--trusted-issuer: {text!r} is not accepted; expected ISS=JWKS_FILE_OR_URL")
-    if jwks.startswith("http://"):
-        raise UsageError(f"--trusted-issuer: {jwks!r}: a JWKS URL must be https")
-    return TrustedIssuer(iss, jwks)
-
-
-def _loopback(host: str) -> bool:
-    import ipaddress
-
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    service = importlib.import_module(SERVICE)
+    service.serve(host=host, port=port, kb_dir=kb, engine=engine, include_draft=include_draft, base_url=base_url,
+                  trusted_issuers=tuple(trusted_issuer or ()), feedback_log=feedback_log, max_body=max_body)
