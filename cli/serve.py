@@ -15,7 +15,7 @@ from .options import EngineName, IncludeDraft, KbDir
 SERVICE = "clonus.service.main"  # its serve() starts the service
 
 Host = Annotated[str, typer.Option("--host", help="Address to listen on (loopback unless --trusted-issuer).")]
-Port = Annotated[int, typer.Option("--port", min=0, max=65535, help="Port to listen on.")]
+Port = Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")]
 BaseUrl = Annotated[str | None, typer.Option(
     "--base-url", metavar="URL", show_default=False,
     help="The URL clients call (the JWT audience is this plus the path); default http://HOST:PORT.")]
