@@ -152,6 +152,8 @@ def advise(values: dict[str, Any]) -> None:
                          "as --age and --dose; see 'clonus advise --help'")
     if fixed["as_of"] is not None and fixed["fhir"] is None:
         raise UsageError("--as-of applies to --fhir: a case file gives the age itself")
+    if fixed["fhir"] == "-" and fixed["case_file"] == "-":
+        raise UsageError("--fhir - and the case file - cannot both read standard input; name one as a file")
     if fixed["fhir"] is not None:
         from .advise_fhir import advise_fhir
 

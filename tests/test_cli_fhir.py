@@ -125,6 +125,7 @@ def test_a_refused_bundle_is_one_line_and_exit_2(name):
     (["--fhir", str(FHIR / "01-reference.json"), "--as-of", "2025-13-01"], "--as-of: '2025-13-01'"),
     (["--fhir", str(FHIR / "01-reference.json"), "--as-of", "June"], "YYYY-MM-DD"),
     (["--as-of", "2025-06-01", "--age", "45"], "--as-of applies to --fhir"),
+    (["-", "--fhir", "-"], "cannot both read standard input"),
 ])
 def test_unusable_fhir_options_are_one_line_and_exit_2(args, text):
     result = run(*args, stdin="{not json")
