@@ -28,7 +28,7 @@ IncludeDraft = Annotated[bool, typer.Option(
 
 def load_kb(kb_dir: Path | None, fhir: bool = True) -> Kb:
     """The KB in `kb_dir` (the shipped one when None); KbError lists every problem. `fhir=False`: without
-    its FHIR mapping (a case file needs none; see engine/knowledge/load)."""
+    its FHIR mapping and medication vocabulary (a case file needs neither; see engine/knowledge/load)."""
     from clonus.engine.knowledge.load import load_kb as load
 
     return load(kb_dir, fhir=fhir)

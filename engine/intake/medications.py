@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 
-from clonus.engine.knowledge.model import Kb, MedicationVocabulary
+from clonus.engine.knowledge.model import Kb
+from clonus.engine.knowledge.vocabulary import MedicationVocabulary
 
 _WORD_RE = re.compile(r"[a-z]+(?:[/%][a-z0-9]+)*|\d+(?:\.\d+)?|%")
 _STRENGTH_RE = re.compile(r"^(?P<number>\d+(?:\.\d+)?)(?P<unit>[a-zµ%/0-9.]*)$")

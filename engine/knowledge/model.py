@@ -6,8 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from clonus.engine.knowledge.conditions import Atom, Node, Value
+
+if TYPE_CHECKING:  # built only where a KB has medications.yaml or fhir.yaml (knowledge/vocabulary.py)
+    from clonus.engine.knowledge.vocabulary import FhirMapping, MedicationVocabulary
 
 FACT_TYPES = ("number", "boolean", "enum", "words", "text")
 FACT_ORIGINS = ("input", "derived")
@@ -118,93 +122,6 @@ class RuleTest:
     todo: bool
     file: str
     line: int
-
-
-@dataclass(frozen=True)
-class Medication:
-    """One drug of the medication vocabulary (medications.yaml): its RxNorm codes and its other names."""
-
-    name: str
-    rxnorm: str
-    products: Mapping[str, str]
-    names: tuple[str, ...]
-    misspellings: tuple[str, ...]
-    classes: tuple[str, ...]
-    file: str = ""
-    line: int = 0
-
-
-@dataclass(frozen=True)
-class MedicationVocabulary:
-    """Every drug the KB names, and how free text is cleaned before it is matched (salts, forms, units)."""
-
-    medications: Mapping[str, Medication]
-    salts: frozenset[str] = frozenset()
-    forms: frozenset[str] = frozenset()
-    units: frozenset[str] = frozenset()
-
-    @cached_property
-    def by_name(self) -> Mapping[str, str]:
-        """Ingredient, brand, other name or misspelling (lower case) -> ingredient; unique by load checks."""
-        index: dict[str, str] = {}
-        for med in self.medications.values():
-            for name in (med.name, *med.names, *med.misspellings):
-                index.setdefault(name, med.name)
-        return MappingProxyType(index)
-
-    @cached_property
-    def by_code(self) -> Mapping[str, str]:
-        """RxNorm ingredient or product code -> ingredient."""
-        index = {med.rxnorm: med.name for med in self.medications.values()}
-        index.update({code: med.name for med in self.medications.values() for code in med.products})
-        return MappingProxyType(index)
-
-
-@dataclass(frozen=True)
-class CodeSystem:
-    """A code system fhir.yaml names: its URI, and whether a listed code also matches the codes below it."""
-
-    name: str
-    uri: str
-    prefix: bool
-
-
-@dataclass(frozen=True)
-class CodedFact:
-    """Codes that set one fact: a Condition's (value when active), or a number read from an Observation."""
-
-    fact: str
-    value: Value
-    codes: tuple[tuple[str, str], ...]      # (system URI, code)
-    suspected: Value = None                  # the value when the Condition is only provisional
-    because: str = ""                        # for `needs`: what the codes say about the fact
-    units: tuple[str, ...] = ()              # for observations: the UCUM units accepted
-    line: int = 0
-
-
-@dataclass(frozen=True)
-class FhirMapping:
-    """fhir.yaml: how FHIR resources become case facts. Every code, unit and status intake reads."""
-
-    systems: Mapping[str, CodeSystem]        # short name -> system
-    statuses: Mapping[str, tuple[str, ...]]  # resource type (or refuted, suspected) -> statuses that count
-    medication_drugs: tuple[str, ...]        # drugs that can be the case's medication, preferred first
-    conditions: tuple[CodedFact, ...]
-    needs: tuple[CodedFact, ...]
-    observations: tuple[CodedFact, ...]
-    dose_units: Mapping[str, str]            # UCUM mass code -> a mass unit of notations.yaml
-    period_units: Mapping[str, int]          # UCUM time code -> hours
-    timing_codes: Mapping[str, int]          # GTS abbreviation -> doses per day
-    routes: Mapping[tuple[str, str], str]    # (system URI, code) -> value of the route fact
-    override: tuple[str, Mapping[str, str]] = ("", MappingProxyType({}))  # CDS Hooks override reasons
-    file: str = ""
-
-    def system_uri(self, name: str) -> str:
-        return self.systems[name].uri
-
-    @cached_property
-    def prefix_systems(self) -> frozenset[str]:
-        return frozenset(s.uri for s in self.systems.values() if s.prefix)
 
 
 @dataclass(frozen=True)

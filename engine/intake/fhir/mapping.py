@@ -14,7 +14,8 @@ from typing import Any
 
 from clonus.engine.errors import CaseError, UsageError
 from clonus.engine.intake.case import Case, parse_case
-from clonus.engine.knowledge.model import CodedFact, Kb
+from clonus.engine.knowledge.model import Kb
+from clonus.engine.knowledge.vocabulary import CodedFact
 
 from .coding import codings, matches, status_code
 from .dosage import Read

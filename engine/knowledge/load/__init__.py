@@ -38,8 +38,9 @@ def default_kb_dir() -> Path:
 
 def load_kb(root: Path | str | None = None, fhir: bool = True) -> Kb:
     """Load and validate the KB in `root` (the shipped KB when None). Raises KbError with every problem.
-    `fhir=False` leaves fhir.yaml unread (kb.fhir None; its bytes still count in the digest): a case file
-    needs none of it, and parsing it would slow every `clonus advise` by a few milliseconds."""
+    `fhir=False` leaves fhir.yaml and medications.yaml unread (kb.fhir and kb.medications None; their
+    bytes still count in the digest): a case file needs neither today, and parsing them would slow every
+    `clonus advise CASE` by a few milliseconds."""
     root = Path(root) if root is not None else default_kb_dir()
     if not (root / "kb.yaml").is_file():
         raise KbError([Problem(display(root / "kb.yaml"), 0, None, None,
@@ -49,7 +50,7 @@ def load_kb(root: Path | str | None = None, fhir: bool = True) -> Kb:
     test_files = sorted((root / "rules").glob("*.tests.yaml"))
     core = [root / n for n in CORE_FILES]
     optional = [root / n for n in OPTIONAL_FILES if (root / n).is_file()]
-    skipped = set() if fhir else {p for p in optional if p.name == "fhir.yaml"}
+    skipped = set() if fhir else set(optional)
     docs, digest = _read_all(root, core + optional + rule_files + test_files, out, unparsed=skipped)
     optional = [p for p in optional if p not in skipped]
     name = {path.name: display(path) for path in core + optional}

@@ -7,7 +7,7 @@ import re
 from types import MappingProxyType
 from typing import Any
 
-from clonus.engine.knowledge.model import Medication, MedicationVocabulary
+from clonus.engine.knowledge.vocabulary import Medication, MedicationVocabulary
 
 from .common import Collector, mapping, unknown_keys
 from .yamlsource import LineDict, LineList
