@@ -29,7 +29,7 @@ EXPECTED = {
         ("CL201", "info", "facts.yaml", 70, None),
         ("CL201", "warning", "facts.yaml", 79, None),
         ("CL204", "warning", "facts.yaml", 84, None),
-        ("CL202", "warning", "codes.yaml", 16, None),
+        ("CL202", "warning", "codes.yaml", 15, None),
         ("CL203", "warning", "sources.yaml", 4, None),
     },
     "never-true": {

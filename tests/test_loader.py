@@ -46,7 +46,7 @@ def test_regression_unknown_key_in_kb_yaml_is_reported(kb_dir):
     text = (kb_dir / "kb.yaml").read_text(encoding="utf-8")
     (kb_dir / "kb.yaml").write_text(text.replace("\nexclusions:", "\nexclusion:")
                                     .replace("\ndisclaimer:", "\ndisclamer:"), encoding="utf-8")
-    allowed = "allowed: name, version, description, disclaimer, exclusions, safety_limits, gap_check"
+    allowed = "allowed: name, version, description, disclaimer, exclusions, safety_limits, gap_check, vocabulary"
     assert problems(kb_dir) == [
         f"kb/kb.yaml:{line_of(kb_dir, 'kb.yaml', 'disclamer:')}: disclamer: unknown field "
         f"(did you mean 'disclaimer'?); {allowed}",
@@ -250,6 +250,15 @@ BROKEN = [
     ("unknown-source-key", "sources.yaml", "  S01:", "grade: A", "grade: A\n    grading: A",
      "{file}:{next_line}: S01.grading: unknown field (did you mean 'grade'?); "
      "allowed: title, publisher, year, url, grade"),
+    ("vocabulary-scope-category", "kb.yaml", "vocabulary:", "scope_category: scope", "scope_category: scoop",
+     "{file}:{line}: vocabulary.scope_category: 'scoop' is not a category of codes.yaml (did you mean 'scope'?); "
+     "categories: scope, safety, escalation, non_escalation, caution, monitoring, next_step, contingency, "
+     "adjunct, optional"),
+    ("vocabulary-category-in-no-section", "kb.yaml", "vocabulary:", "    - {title: Alongside, categories: [adjunct]}\n",
+     "", "{file}:{sections_line}: vocabulary.sections: category 'adjunct' is in no section: its "
+     "recommendations would not be shown"),
+    ("vocabulary-case-line-fact", "kb.yaml", "vocabulary:", '"{age} y"', '"{agee} y"',
+     "{file}:{line}: vocabulary.case_line: unknown fact 'agee' (did you mean 'age'?)"),
     ("bad-code-severity", "codes.yaml", "out_of_scope_pediatric:", "severity: critical", "severity: urgent",
      "{file}:{line}: out_of_scope_pediatric.severity: 'urgent' is not one of info, warning, critical"),
     ("bad-source-grade", "sources.yaml", "  S01:", "grade: A", "grade: D",
@@ -291,7 +300,8 @@ def _lines_near(kb: Path, file: str, anchor_line: int, line: int) -> dict[str, i
     after = (kb / file).read_text(encoding="utf-8").splitlines()[anchor_line - 1:]
     when = next((i for i, text in enumerate(after, anchor_line) if text.strip() == "when:"), 0)
     plan = next((i for i, text in enumerate(after, anchor_line) if text.strip() == "dose_plan:"), 0)
-    return {"anchor_line": anchor_line, "when_line": when + 1, "dose_plan_line": plan,
+    sections = next((i for i, text in enumerate(after, anchor_line) if text.strip() == "sections:"), 0)
+    return {"anchor_line": anchor_line, "when_line": when + 1, "dose_plan_line": plan, "sections_line": sections,
             "next_line": line + 1, "prev_line": line - 1}
 
 

@@ -1,4 +1,5 @@
-"""engine/report.py: text a clinician reads top-down (next step first, disclaimer last) and Markdown."""
+"""engine/explain/report.py: text a clinician reads top-down (next step first, disclaimer last) and Markdown,
+in the sections and with the case line the KB declares (kb.yaml vocabulary)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from clonus.engine.explain import report
 
 from conftest import reference_case
 
-# The reading order the brief asks for; report.SECTIONS may add sections between these.
+# The reading order the brief asks for; the KB's sections may add sections between these.
 ORDER = ["Next step", "Safety and precautions", "Monitoring", "Next line of treatment", "Alongside"]
 
 
@@ -36,38 +37,43 @@ def every_category(shipped_kb, reference):
     return dataclasses.replace(reference, recommendations=tuple(recs), dose_plan=None)
 
 
-def _headings(text: str) -> list[str]:
-    titles = {title.upper(): title for title, _ in report.SECTIONS} | {"OTHER": "Other"}
+@pytest.fixture(scope="module")
+def sections(shipped_kb):
+    return shipped_kb.vocabulary.sections
+
+
+def _headings(text: str, sections) -> list[str]:
+    titles = {title.upper(): title for title, _ in sections}
     return [titles[line] for line in text.splitlines() if line in titles]
 
 
-def test_sections_are_declared_in_reading_order():
-    titles = [title for title, _ in report.SECTIONS]
+def test_sections_are_declared_in_reading_order(sections):
+    titles = [title for title, _ in sections]
     assert [t for t in titles if t in ORDER] == ORDER
     assert titles[0] == "Next step"
-    categories = [c for _, cats in report.SECTIONS for c in cats]
+    categories = [c for _, cats in sections for c in cats]
     assert len(categories) == len(set(categories))
 
 
-def test_every_kb_category_has_a_section(shipped_kb):
-    placed = {c for _, cats in report.SECTIONS for c in cats}
+def test_every_kb_category_has_a_section(shipped_kb, sections):
+    placed = {c for _, cats in sections for c in cats}
     assert set(shipped_kb.categories) <= placed
 
 
-def test_text_sections_follow_the_reading_order_whatever_the_result_order(every_category, shipped_kb):
+def test_text_sections_follow_the_reading_order_whatever_the_result_order(every_category, shipped_kb, sections):
     text = report.render_text(every_category, shipped_kb)
-    headings = _headings(text)
-    assert headings == [title for title, _ in report.SECTIONS if title in headings]
+    headings = _headings(text, sections)
+    assert headings == [title for title, _ in sections if title in headings]
     assert headings[0] == "Next step"
     assert [h for h in headings if h in ORDER] == ORDER
 
 
-def test_text_next_step_holds_scope_then_non_escalation_then_escalation(every_category, shipped_kb):
+def test_text_next_step_holds_scope_then_non_escalation_then_escalation(every_category, shipped_kb, sections):
     text = report.render_text(every_category, shipped_kb)
     block = text.split("NEXT STEP\n", 1)[1].split("\n\n", 1)[0]
     codes = [line.split(";")[0].strip(" [") for line in block.splitlines() if line.strip().startswith("[")]
     categories = [shipped_kb.codes[c].category for c in codes]
-    declared = dict(report.SECTIONS)["Next step"]
+    declared = dict(sections)["Next step"]
     assert categories == sorted(categories, key=declared.index)
     assert set(categories) == set(declared)
 
@@ -77,7 +83,7 @@ def test_text_ends_with_sources_then_the_disclaimer(every_category, shipped_kb):
     lines = text.rstrip("\n").splitlines()
     assert lines[-1] == shipped_kb.disclaimer
     assert text.endswith(shipped_kb.disclaimer + "\n")
-    assert text.index("Sources:") > text.index(_headings(text)[-1].upper())
+    assert text.index("Sources:") > text.index(_headings(text, shipped_kb.vocabulary.sections)[-1].upper())
     assert "S01 [A] " in text
 
 
@@ -95,7 +101,7 @@ def test_text_reference_case_puts_the_dose_plan_under_the_increase(reference, sh
     assert lines[at + 1] == ("   Dose plan: 45 -> 50-60 mg/day, ceiling 80 mg/day; "
                              "regimen 20 mg every 8 hours (60 mg/day)")
     assert lines[at + 2].startswith("   [increase_baclofen; rule baclofen.escalate.below-max; sources ")
-    assert _headings(text)[0] == "Next step"
+    assert _headings(text, shipped_kb.vocabulary.sections)[0] == "Next step"
     assert text.index("NEXT STEP") < text.index("SAFETY AND PRECAUTIONS") < text.index("MONITORING")
     assert lines[-1] == shipped_kb.disclaimer
 
@@ -140,11 +146,11 @@ def test_text_explain_gives_reasons_and_the_trace(reference, shipped_kb):
         assert trace[1 + i].startswith(f"  {i:2}. {entry.rule} [")
 
 
-def test_text_unknown_category_goes_to_other(every_category, shipped_kb):
-    odd = dataclasses.replace(every_category.recommendations[0], code="odd_code", category="brand_new")
-    result = dataclasses.replace(every_category, recommendations=every_category.recommendations + (odd,))
-    text = report.render_text(result, shipped_kb)
-    assert _headings(text)[-1] == "Other"
+def test_case_line_shows_what_is_known_and_marks_what_a_decision_needs(advisor, shipped_kb):
+    data = reference_case()
+    del data["medication"]["frequency"], data["patient"]["spasticity"]
+    line = report.render_text(advisor.advise(data), shipped_kb).splitlines()[1]
+    assert line == "Case: 45 y | baclofen oral 15 mg x?/day = ? mg/day | relief inadequate"
 
 
 # ---- Markdown --------------------------------------------------------------------------------------
@@ -156,7 +162,7 @@ def test_markdown_shape(every_category, shipped_kb):
     assert lines[2] == f"*KB {shipped_kb.name} {shipped_kb.version} ({shipped_kb.digest})*"
     headings = [line[3:] for line in lines if line.startswith("## ")]
     assert headings[-1] == "Sources"
-    assert headings[:-1] == [title for title, _ in report.SECTIONS if title in headings]
+    assert headings[:-1] == [title for title, _ in shipped_kb.vocabulary.sections if title in headings]
     assert [h for h in headings if h in ORDER] == ORDER
     assert lines[-1] == f"*{shipped_kb.disclaimer}*"
     for rec in every_category.recommendations:

@@ -13,8 +13,8 @@ def check_invariants(kb: Kb, result: Result) -> None:
     for a, b in kb.exclusions:
         if a in codes and b in codes:
             raise SafetyError(f"the answer would contain both {a} and {b}, which the KB declares exclusive")
-    escalation = {r.code for r in result.recommendations if r.category == "escalation"}
-    scope_block = {r.code for r in result.recommendations if r.category == "scope"}
+    escalation = {r.code for r in result.recommendations if r.category == kb.vocabulary.escalation_category}
+    scope_block = {r.code for r in result.recommendations if r.category == kb.vocabulary.scope_category}
     if scope_block and (escalation or result.dose_plan):
         raise SafetyError(f"dosing advice given together with {sorted(scope_block)}")
     plan = result.dose_plan

@@ -8,48 +8,43 @@ from clonus.engine.decide.doseplan import DosePlan
 from clonus.engine.decide.result import Recommendation, Result
 from clonus.engine.explain.trace import trace_lines
 from clonus.engine.knowledge.model import Kb
+from clonus.engine.knowledge.wording import SLOT_RE
 from clonus.engine.knowledge.wording import number_text as _num
 
-# Presentation order: the next step first, then what to watch, then what to do if it fails.
-SECTIONS = (
-    ("Next step", ("scope", "non_escalation", "escalation")),
-    ("Safety and precautions", ("safety", "caution")),
-    ("Monitoring", ("monitoring",)),
-    ("Next line of treatment", ("next_step",)),
-    ("If this fails", ("contingency",)),
-    ("Alongside", ("adjunct",)),
-    ("Also consider", ("optional",)),
-)
 _MARK = {"critical": "!!", "warning": "! ", "info": "- "}
 
 
-def _sections(result: Result):
-    placed: set[str] = set()
-    for title, categories in SECTIONS:
+def _sections(result: Result, kb: Kb):
+    """The KB's sections (kb.yaml vocabulary), in reading order, each with its recommendations."""
+    for title, categories in kb.vocabulary.sections:
         recs = sorted((r for r in result.recommendations if r.category in categories),
                       key=lambda r: categories.index(r.category))  # stable: KB order within a category
-        placed.update(r.code for r in recs)
         if recs:
             yield title, recs
-    rest = [r for r in result.recommendations if r.code not in placed]
-    if rest:
-        yield "Other", rest
 
 
-def case_line(result: Result) -> str:
-    f = result.facts
+def case_line(result: Result, kb: Kb) -> str:
+    """The case at a glance, from the KB's case-line templates: an item whose facts are all absent or at
+    their default is left out; a missing fact a dosing decision needs reads `?`."""
     parts = []
-    if "age" in f:
-        parts.append(f"{_num(f['age'])} y")
-    if "spasticity" in f:
-        parts.append(f"{f['spasticity']} spasticity")
-    drug = f.get("drug", "drug ?")
-    dose = f"{_num(f['dose_mg'])} mg" if "dose_mg" in f else "dose ?"
-    per_day = f"x{_num(f['doses_per_day'])}/day" if "doses_per_day" in f else "frequency ?"
-    daily = f" = {_num(f['daily_dose_mg'])} mg/day" if "daily_dose_mg" in f else ""
-    parts.append(f"{drug} {f.get('route', '')} {dose} {per_day}{daily}".replace("  ", " "))
-    parts.append(f"relief {f.get('relief', '?')}")
+    for template in kb.vocabulary.case_line:
+        names = SLOT_RE.findall(template)
+        shown = [n for n in names if n in result.facts and result.facts[n] != kb.facts[n].default]
+        if not shown and not any(kb.facts[n].needed_for_dosing for n in names):
+            continue
+        parts.append(SLOT_RE.sub(lambda m: _fact_text(kb, result, m[1]), template))
     return " | ".join(parts)
+
+
+def _fact_text(kb: Kb, result: Result, name: str) -> str:
+    if name not in result.facts:
+        return "?"
+    value = result.facts[name]
+    if isinstance(value, bool):
+        return kb.facts[name].label if value else f"no {kb.facts[name].label}"
+    if isinstance(value, tuple):
+        return ", ".join(value) or "none"
+    return _num(value)
 
 
 def render_text(result: Result, kb: Kb, explain: bool = False) -> str:
@@ -57,10 +52,10 @@ def render_text(result: Result, kb: Kb, explain: bool = False) -> str:
     if result.draft_rules_fired or result.include_draft:
         lines.append("!! DRAFT KNOWLEDGE INCLUDED: rules not yet approved may have produced this advice "
                      f"({', '.join(result.draft_rules_fired) or 'none fired'}).")
-    lines.append(f"Case: {case_line(result)}")
+    lines.append(f"Case: {case_line(result, kb)}")
     if result.missing:
         lines.append(f"!! Missing: {', '.join(result.missing)}: no dosing advice until it is given.")
-    for title, recs in _sections(result):
+    for title, recs in _sections(result, kb):
         lines.append("")
         lines.append(title.upper())
         for rec in recs:
@@ -120,10 +115,10 @@ def render_markdown(result: Result, kb: Kb, explain: bool = False) -> str:
     lines = ["# clonus advice", "", f"*KB {result.kb_name} {result.kb_version} ({result.kb_digest})*", ""]
     if result.draft_rules_fired or result.include_draft:
         lines += ["> **Draft knowledge included**: rules not yet approved may have produced this advice.", ""]
-    lines += [f"**Case:** {case_line(result)}", ""]
+    lines += [f"**Case:** {case_line(result, kb)}", ""]
     if result.missing:
         lines += [f"> **Missing:** {', '.join(result.missing)}. No dosing advice until it is given.", ""]
-    for title, recs in _sections(result):
+    for title, recs in _sections(result, kb):
         lines += [f"## {title}", ""]
         for rec in recs:
             badge = {"critical": "**[critical]** ", "warning": "**[warning]** ", "info": ""}[rec.severity]

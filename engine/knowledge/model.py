@@ -121,6 +121,22 @@ class RuleTest:
 
 
 @dataclass(frozen=True)
+class Vocabulary:
+    """The roles the KB gives its categories and facts (kb.yaml `vocabulary`), which Python only reads:
+    the category that refuses dosing advice (scope), the one that raises the dose (escalation), the text
+    sections in reading order (the first is the next step, the decisive action) and the case line."""
+
+    scope_category: str
+    escalation_category: str
+    sections: tuple[tuple[str, tuple[str, ...]], ...]   # (title, categories), every category once
+    case_line: tuple[str, ...]                          # templates with {fact} slots
+
+    @property
+    def next_step_categories(self) -> tuple[str, ...]:
+        return self.sections[0][1]
+
+
+@dataclass(frozen=True)
 class Kb:
     name: str
     version: str
@@ -137,6 +153,7 @@ class Kb:
     mass_units: Mapping[str, float]
     disclaimer: str
     digest: str
+    vocabulary: Vocabulary
     safety_limits: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     synonyms: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: MappingProxyType({}))
     # lint's gap search: cases matching gap_population must get a code of gap_categories (none: no check)

@@ -54,7 +54,7 @@ class SearchStats:
 
 def next_step_codes(kb: Kb) -> frozenset[str]:
     """The codes that count as a next step for the gap check."""
-    escalation = {c for c, d in kb.codes.items() if d.category == "escalation"}
+    escalation = {c for c, d in kb.codes.items() if d.category == kb.vocabulary.escalation_category}
     replacing = {b if a in escalation else a for a, b in kb.exclusions if a in escalation or b in escalation}
     return frozenset(c for c, d in kb.codes.items() if d.category in kb.gap_categories) | (replacing - escalation)
 
@@ -96,7 +96,8 @@ class _Runner:
         categories = {self.kb.codes[c].category for c in codes}
         error = None
         planned = any(self.rules[rid].dose_plan for rid in fired)
-        if not _pairs(self.kb, codes) and (planned or {"scope", "escalation"} <= categories):
+        roles = {self.kb.vocabulary.scope_category, self.kb.vocabulary.escalation_category}
+        if not _pairs(self.kb, codes) and (planned or roles <= categories):
             try:
                 self.advisor.advise_case(case)
             except SafetyError as exc:

@@ -19,7 +19,7 @@ from .common import Collector, display, mapping, unknown_keys
 from .facts import load_facts
 from .notations import load_notations, load_synonyms
 from .rules import check_cycles, check_rule_ids, load_rules
-from .settings import KB_KEYS, load_exclusions, load_gap_check, load_safety_limits
+from .settings import KB_KEYS, load_exclusions, load_gap_check, load_safety_limits, load_vocabulary
 from .tests import load_tests
 from .yamlsource import read_yaml
 
@@ -66,6 +66,7 @@ def load_kb(root: Path | str | None = None) -> Kb:
     limits = load_safety_limits(meta, name["kb.yaml"], out)
     gap_population, gap_categories = load_gap_check(meta, name["kb.yaml"], facts, categories, out)
     synonyms = load_synonyms(doc("notations.yaml"), name["notations.yaml"], facts, out)
+    vocabulary = load_vocabulary(meta, name["kb.yaml"], facts, categories, out)
     if out.problems:
         raise KbError(out.problems)
     return Kb(
@@ -75,7 +76,7 @@ def load_kb(root: Path | str | None = None) -> Kb:
         sources=MappingProxyType(sources), rules=tuple(rules), tests=tuple(tests),
         exclusions=tuple(exclusions), frequencies=MappingProxyType(frequencies),
         mass_units=MappingProxyType(mass_units), disclaimer=str(meta.get("disclaimer", "")),
-        digest=digest, safety_limits=MappingProxyType(limits),
+        digest=digest, vocabulary=vocabulary, safety_limits=MappingProxyType(limits),
         synonyms=MappingProxyType({k: MappingProxyType(v) for k, v in synonyms.items()}),
         gap_population=gap_population, gap_categories=gap_categories,
     )
