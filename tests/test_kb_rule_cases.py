@@ -1,7 +1,8 @@
 """Every rule test case of the shipped KB (kb/rules/*.tests.yaml) as its own pytest id, such as
 `dosing::reference case escalates with the full titration advice`, so that `pytest -k dosing` or
-`pytest -k "dosing and maintained"` runs just those. Adding a case needs no Python. A `todo` case runs as a
-non-strict xfail: reported, never failing the suite, as in `clonus test`.
+`pytest -k "dosing and maintained"` runs just those. Adding a case needs no Python. A `todo` case (a known
+gap kept in the suite) is a strict xfail: it must fail, and once it passes the suite says so until its
+`todo: true` is removed.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ KB = load_kb(default_kb_dir())  # the cases are the parameters, so they are read
 
 
 def _param(test):
-    marks = ([pytest.mark.xfail(reason=f"todo: a known gap ({test.file}:{test.line})", strict=False)]
+    marks = ([pytest.mark.xfail(reason=f"todo: a known gap ({test.file}:{test.line})", strict=True)]
              if test.todo else [])
     return pytest.param(test, id=case_id(test), marks=marks)
 
