@@ -12,6 +12,7 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from clonus.engine.errors import SafetyError
+from clonus.engine.knowledge.numbers import to_number
 
 
 @dataclass(frozen=True)
@@ -51,18 +52,13 @@ class DosePlan:
         }
 
 
-def _num(value: Decimal) -> int | float:
-    value = value.normalize()
-    return int(value) if value == value.to_integral_value() else float(value)
-
-
 def _d(value: Any) -> Decimal:
     return Decimal(str(value))
 
 
 def _interval(doses: int) -> str:
     hours = Decimal(24) / doses
-    return f"every {_num(hours)} hours" if hours == hours.to_integral_value() else f"{doses} times a day"
+    return f"every {to_number(hours)} hours" if hours == hours.to_integral_value() else f"{doses} times a day"
 
 
 def _floor(value: Decimal, unit: Decimal) -> Decimal:
@@ -113,7 +109,8 @@ def make_dose_plan(current_daily: Any, doses_per_day: Any, params: Mapping[str, 
     hi = min(current + step_max, ceiling)
     lo = min(current + step_min, hi)
     if hi <= current:
-        raise SafetyError(f"no increase fits under the {_num(ceiling)} mg/day ceiling from {_num(current)} mg/day")
+        raise SafetyError(f"no increase fits under the {to_number(ceiling)} mg/day ceiling "
+                          f"from {to_number(current)} mg/day")
     allowed = [int(n) for n in params["divided_doses"]]
     doses_now = int(_d(doses_per_day)) if _d(doses_per_day) == _d(doses_per_day).to_integral_value() else None
     order = ([doses_now] if doses_now in allowed else []) + [n for n in allowed if n != doses_now]
@@ -127,17 +124,18 @@ def make_dose_plan(current_daily: Any, doses_per_day: Any, params: Mapping[str, 
         if doses_list is not None:
             lo = min(lo, sum(doses_list, Decimal(0)))
     if doses_list is None:
-        raise SafetyError(f"no regimen in steps of {_num(units[-1])} mg fits {_num(lo)}-{_num(hi)} mg/day")
+        raise SafetyError(f"no regimen in steps of {to_number(units[-1])} mg fits "
+                          f"{to_number(lo)}-{to_number(hi)} mg/day")
     daily = sum(doses_list, Decimal(0))
     n = len(doses_list)
     if len(set(doses_list)) == 1:
-        regimen = f"{_num(doses_list[0])} mg {_interval(n)} ({_num(daily)} mg/day)"
+        regimen = f"{to_number(doses_list[0])} mg {_interval(n)} ({to_number(daily)} mg/day)"
     else:
-        parts = [f"{_num(d)} mg" for d in doses_list]
-        regimen = f"{', '.join(parts[:-1])} and {parts[-1]}, {_interval(n)} ({_num(daily)} mg/day)"
+        parts = [f"{to_number(d)} mg" for d in doses_list]
+        regimen = f"{', '.join(parts[:-1])} and {parts[-1]}, {_interval(n)} ({to_number(daily)} mg/day)"
     return DosePlan(
-        drug=str(params["drug"]), current_daily_mg=_num(current), doses_per_day=_num(_d(doses_per_day)),
-        next_min_mg=_num(lo), next_max_mg=_num(hi), ceiling_daily_mg=_num(ceiling), regimen=regimen,
-        regimen_daily_mg=_num(daily), regimen_doses_mg=tuple(_num(d) for d in doses_list),
-        step_max_mg=_num(step_max), limited_by=tuple(limited_by), rule=rule,
+        drug=str(params["drug"]), current_daily_mg=to_number(current), doses_per_day=to_number(_d(doses_per_day)),
+        next_min_mg=to_number(lo), next_max_mg=to_number(hi), ceiling_daily_mg=to_number(ceiling), regimen=regimen,
+        regimen_daily_mg=to_number(daily), regimen_doses_mg=tuple(to_number(d) for d in doses_list),
+        step_max_mg=to_number(step_max), limited_by=tuple(limited_by), rule=rule,
     )

@@ -28,6 +28,7 @@ from clonus.engine.intake.case import Case
 from clonus.engine.knowledge.boundaries import contradiction
 from clonus.engine.knowledge.conditions import Atom, Value, holds
 from clonus.engine.knowledge.model import DOSE_PLAN_FACT_KEYS, Kb, Rule
+from clonus.engine.knowledge.wording import value_text
 from clonus.engine.workbench.space import Explorer, Outcome, Question
 
 
@@ -219,7 +220,7 @@ def _hits(kb: Kb, explorer: Explorer, runner: _Runner) -> list[Hit]:
             groups.setdefault(("unsafe", shape), []).append((assignment, outcome, _refused(shape), hit))
         elif population and _in(population, assignment) and not outcome.codes & next_steps:
             situation = tuple(sorted(outcome.derived.items()))
-            shown = ", ".join(f"{k} = {_text(v)}" for k, v in situation) or "no derived fact"
+            shown = ", ".join(f"{k} = {value_text(v)}" for k, v in situation) or "no derived fact"
             hit = Hit("gap", None, f"an adult with inadequate relief gets no next step ({shown})", None, 0)
             groups.setdefault(("gap", situation), []).append(
                 (assignment, outcome, _gap_like(situation, next_steps), hit))
@@ -288,12 +289,6 @@ def _plainer(explorer: Explorer, dim) -> list:
     defaults = [p for p in dim.points
                 if all(kb.facts[f].default is not None and v == kb.facts[f].default for f, v in p)]
     return absent + defaults
-
-
-def _text(value: Value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 # -- witnesses as case files ----------------------------------------------------------------------
