@@ -20,15 +20,20 @@ KbDir = Annotated[Path | None, typer.Option(
 EngineName = Annotated[str | None, typer.Option(
     "--engine", metavar="NAME", show_default=False,
     help="Rule engine to run the KB on: durable (durable_rules; the default where it imports).")]
+ProfileName = Annotated[str | None, typer.Option(
+    "--profile", metavar="NAME", envvar="CLONUS_PROFILE", show_default=False,
+    help="Jurisdiction profile the KB is bound to: us (FDA labels, the default) or uk (BNF); `clonus kb` "
+         "lists a KB's profiles (also $CLONUS_PROFILE).")]
 IncludeDraft = Annotated[bool, typer.Option(
     "--include-draft", help="Also run draft and reviewed rules (the answer says so).")]
 
 
-def load_kb(kb_dir: Path | None) -> Kb:
-    """The KB in `kb_dir` (the shipped one when None); KbError lists every problem."""
+def load_kb(kb_dir: Path | None, profile: str | None = None) -> Kb:
+    """The KB in `kb_dir` (the shipped one when None) bound to `profile` (its default when None); KbError
+    lists every problem."""
     from clonus.engine.knowledge.load import load_kb as load
 
-    return load(kb_dir)
+    return load(kb_dir, profile)
 
 
 def read_case(arg: str) -> tuple[str, str]:
