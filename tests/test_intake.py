@@ -171,7 +171,8 @@ def test_unknown_field_suggests_the_close_one(shipped_kb):
     with pytest.raises(CaseError) as info:
         parse_case(shipped_kb, data)
     text = str(info.value)
-    assert text.startswith("patient.agee: '45' is not accepted; expected a known field of patient: age, condition,")
+    assert text.startswith("patient.agee: '45' is not accepted; "
+                           "expected a known field of patient: age, breastfeeding, condition,")
     assert text.endswith("(did you mean 'age'?)")
 
 

@@ -24,9 +24,20 @@ def _param(test):
 
 
 @pytest.fixture(scope="module")
-def rule_advisor():
-    with Advisor(KB, include_draft=True) as advisor:
-        yield advisor
+def advisors():
+    """One Advisor per dosing profile, opened when a case first asks for it: a case runs under its
+    `profile:`, or the KB's default one."""
+    opened: dict[str, Advisor] = {}
+
+    def under(profile: str) -> Advisor:
+        if profile not in opened:
+            kb = KB if profile == KB.profile.name else load_kb(default_kb_dir(), profile)
+            opened[profile] = Advisor(kb, include_draft=True)
+        return opened[profile]
+
+    yield under
+    for advisor in opened.values():
+        advisor.close()
 
 
 def test_the_shipped_kb_has_rule_test_cases():
@@ -35,7 +46,7 @@ def test_the_shipped_kb_has_rule_test_cases():
 
 
 @pytest.mark.parametrize("test", [_param(t) for t in KB.tests])
-def test_rule_case(test, rule_advisor):
-    outcome, _, _ = run_case(rule_advisor, test)
+def test_rule_case(test, advisors):
+    outcome, _, _ = run_case(advisors(test.profile or KB.profile.name), test)
     assert outcome.error is None, describe(outcome)
-    assert not outcome.missing and not outcome.unexpected, "\n" + describe(outcome)
+    assert outcome.status in ("passed", "fixed"), "\n" + describe(outcome)  # a fixed todo XPASSes

@@ -1,6 +1,8 @@
 """Regenerate every golden file on purpose, after a change whose new output has been reviewed:
 
-    python tools/regenerate.py            # examples/golden/*.json, tests/golden/graph/*, docs/graphs/*
+    python tools/regenerate.py                  # examples/golden/*.json, tests/golden/graph/*, docs/graphs/*
+    python tools/regenerate.py --approve-safety # also kb/invariants.approved.yaml: approves the KB's safety
+                                                # section as it is now (review `git diff` of it first)
 
 Tests only ever compare against these files; they never write them.
 """
@@ -48,6 +50,23 @@ def graphs() -> list[Path]:
     return [*written, target]
 
 
+def approve_safety() -> list[Path]:
+    """The approved safety section of every profile, as the KB holds it now."""
+    import yaml
+
+    from clonus.engine.knowledge.load import load_kb
+    from clonus.engine.knowledge.load.invariants import APPROVED, approved_record
+
+    kb = load_kb()
+    record = approved_record({name: load_kb(profile=name).invariants for name in kb.profiles})
+    target = REPO / "kb" / APPROVED
+    header = ("# The approved safety section of each profile (kb/invariants.yaml, bound): answers and `clonus lint`\n"
+              "# compare the KB's section with this. Written only by `python tools/regenerate.py --approve-safety`.\n")
+    target.write_text(header + yaml.safe_dump(record, sort_keys=True, width=100), encoding="utf-8")
+    return [target]
+
+
 if __name__ == "__main__":
-    for path in examples() + graphs():
+    written = approve_safety() if "--approve-safety" in sys.argv[1:] else []
+    for path in written + examples() + graphs():
         print(f"wrote {path.relative_to(REPO)}")
