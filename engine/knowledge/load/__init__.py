@@ -1,7 +1,8 @@
 """Read a KB folder (YAML only, safe loader) into a validated, immutable Kb, reporting every problem.
 
 The only code that reads KB files. One module per file kind: settings (kb.yaml), facts, codes (and
-sources), notations, rules, tests; yamlsource keeps the line of every node for file:line messages.
+sources), notations, rules, tests, teaching (optional: presentation only, so not in the digest);
+yamlsource keeps the line of every node for file:line messages.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from types import MappingProxyType
 from typing import Any
 
 from clonus.engine.errors import KbError, Problem
-from clonus.engine.knowledge.model import FactDef, Kb, Rule, RuleTest
+from clonus.engine.knowledge.model import FactDef, Kb, Rule, RuleTest, Teaching
 
 from .codes import load_codes, load_sources
 from .common import Collector, display, mapping, unknown_keys
@@ -20,6 +21,7 @@ from .facts import load_facts
 from .notations import load_notations, load_synonyms
 from .rules import check_cycles, check_rule_ids, load_rules
 from .settings import KB_KEYS, load_exclusions, load_gap_check, load_safety_limits
+from .teaching import default_teaching, load_teaching
 from .tests import load_tests
 from .yamlsource import read_yaml
 
@@ -66,6 +68,7 @@ def load_kb(root: Path | str | None = None) -> Kb:
     limits = load_safety_limits(meta, name["kb.yaml"], out)
     gap_population, gap_categories = load_gap_check(meta, name["kb.yaml"], facts, categories, out)
     synonyms = load_synonyms(doc("notations.yaml"), name["notations.yaml"], facts, out)
+    teaching = _teaching(root, facts, categories, out)
     if out.problems:
         raise KbError(out.problems)
     return Kb(
@@ -77,8 +80,21 @@ def load_kb(root: Path | str | None = None) -> Kb:
         mass_units=MappingProxyType(mass_units), disclaimer=str(meta.get("disclaimer", "")),
         digest=digest, safety_limits=MappingProxyType(limits),
         synonyms=MappingProxyType({k: MappingProxyType(v) for k, v in synonyms.items()}),
-        gap_population=gap_population, gap_categories=gap_categories,
+        gap_population=gap_population, gap_categories=gap_categories, teaching=teaching,
     )
+
+
+def _teaching(root: Path, facts: dict[str, FactDef], categories: list[str], out: Collector) -> Teaching:
+    """teaching.yaml when the KB has one, else one section per category (see load/teaching.py)."""
+    path = root / "teaching.yaml"
+    if not path.is_file():
+        return default_teaching(categories)
+    try:
+        doc = read_yaml(path, display(path))
+    except KbError as exc:
+        out.problems.extend(exc.problems)
+        return default_teaching(categories)
+    return load_teaching(doc, display(path), facts, categories, out)
 
 
 def _read_all(root: Path, paths: list[Path], out: Collector) -> tuple[dict[str, Any], str]:
