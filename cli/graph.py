@@ -15,6 +15,7 @@ from .options import EngineName, IncludeDraft, KbDir, load_kb, read_case_data
 class View(str, Enum):
     rules = "rules"
     flow = "flow"
+    overview = "overview"
 
 
 BINARY = ("png",)
@@ -32,7 +33,8 @@ class Format(str, Enum):
 
 def graph(
     view: Annotated[View, typer.Option("--view", help="rules: every fact, rule and recommendation; flow: the "
-                                       "teaching flowchart derived from the rules.")] = View.rules,
+                                       "teaching flowchart derived from the rules; overview: the flowchart "
+                                       "at the level of a lecture, for one slide.")] = View.rules,
     format: Annotated[Format | None, typer.Option(
         "--format", "-f", help="Output format (default: from the -o file's suffix, else dot).",
         show_default=False)] = None,

@@ -123,6 +123,20 @@ def _svg(exported) -> ET.Element:
     return ET.fromstring(exported["svg"][0])
 
 
+def _viewbox(root: ET.Element) -> tuple[float, float]:
+    _x, _y, width, height = (float(v) for v in root.get("viewBox").split())
+    return width, height
+
+
+def test_svg_opens_scaled_to_the_window(exported):
+    """Regression (issue 13): the SVG's size was in points, so a browser showed its top-left corner only."""
+    root = _svg(exported)
+    assert (root.get("width"), root.get("height")) == ("100%", "100%")
+    assert root.get("preserveAspectRatio") == "xMidYMid meet"
+    width, height = _viewbox(root)
+    assert width > 1000 and height > 600
+
+
 def test_svg_is_xml_with_every_node_and_the_legend(view, exported):
     root = _svg(exported)
     assert root.tag == f"{SVG_NS}svg"
@@ -142,8 +156,7 @@ def test_png_has_a_png_header_and_the_svg_size_at_its_dpi(exported):
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert png[12:16] == b"IHDR"
     width, height = struct.unpack(">II", png[16:24])
-    root = _svg(exported)
-    points = [float(root.get(k).removesuffix("pt")) for k in ("width", "height")]
+    points = _viewbox(_svg(exported))
     expected = [p * PNG_DPI / 72 for p in points]
     assert abs(width - expected[0]) <= 2 and abs(height - expected[1]) <= 2
     assert width > 1000 and height > 600  # the whole KB, not an empty page

@@ -55,7 +55,7 @@ def export(g, fmt: str) -> bytes:
     if fmt == "json":
         return to_json(g).encode()
     if fmt == "svg":
-        return render(to_dot(g), "svg")
+        return scalable(render(to_dot(g), "svg"))
     if fmt == "png":
         return render(to_dot(g), "png")
     if fmt == "html":
@@ -90,6 +90,13 @@ def render(dot: str, fmt: str) -> bytes:
     if proc.returncode != 0 or not proc.stdout:
         raise RenderError(f"graphviz-pure could not draw the graph: {proc.stderr.decode(errors='replace').strip()}")
     return proc.stdout
+
+
+def scalable(svg: bytes) -> bytes:
+    """The SVG sized by the window it opens in: width and height 100 % of it, the drawing fitted by its
+    viewBox (Graphviz writes its size in points, so a browser showed only the top-left corner)."""
+    return re.sub(rb'<svg width="[^"]*" height="[^"]*"', b'<svg width="100%" height="100%" '
+                  b'preserveAspectRatio="xMidYMid meet"', svg, count=1)
 
 
 # -- data formats -----------------------------------------------------------------------------------------
