@@ -2,7 +2,8 @@
 
 Besides the drawing attributes, every node keeps `kind` (and category, severity, status, sources where
 they apply) and every edge `relation` and `condition`, so the DOT file is data as well as a picture. The
-SVG element id of a node is `id` (see svg_ids), which the HTML view uses to find a clicked node.
+SVG element id of a node is `id` (see svg_ids), which the HTML view uses to find a clicked node, and of an
+edge `e_<n>` (edge_ids), by which the case explorer lights a case's path.
 """
 
 from __future__ import annotations
@@ -66,6 +67,12 @@ def svg_ids(g) -> dict[str, str]:
     return ids
 
 
+def edge_ids(g) -> dict[tuple[str, str], str]:
+    """A stable element id for every edge (`e_<n>`, in the graph's edge order): the HTML page lights a
+    case's path by them."""
+    return {(u, v): f"e_{i}" for i, (u, v) in enumerate(g.edges)}
+
+
 def to_dot(g) -> str:
     """The graph as DOT text; the same graph gives the same bytes."""
     view = g.graph["view"]
@@ -87,10 +94,11 @@ def to_dot(g) -> str:
         if is_on(data):
             style.update(penwidth="3", color=ON)
         out.append(f"  {_q(node)} [{_attrs([*style.items(), ('id', ids[node]), *_data(data)])}];")
+    edges = edge_ids(g)
     for u, v, data in g.edges(data=True):
         style = _edge_style(view, data, g.nodes[u]["label"], pt)
         meta = [("relation", data["relation"])] + ([("condition", data["condition"])] if data.get("condition") else [])
-        out.append(f"  {_q(u)} -> {_q(v)} [{_attrs([*style.items(), *meta])}];")
+        out.append(f"  {_q(u)} -> {_q(v)} [{_attrs([*style.items(), ('id', edges[u, v]), *meta])}];")
     if not g.graph.get("slide"):
         out.append(f"  {_q(LEGEND_ID)} [{_attrs([('shape', 'plain'), ('id', LEGEND_ID), ('label', _legend(g, pt))])}];")
     out.append("}")
