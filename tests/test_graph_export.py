@@ -229,7 +229,7 @@ def test_cli_case_focus_and_category(tmp_path):
     (["--focus", "increase_baclofn"], "did you mean 'increase_baclofen'"),
     (["--category", "sefety"], "did you mean 'safety'"),
     (["--view", "both"], "Invalid value"),
-    (["--format", "pdf"], "Invalid value"),
+    (["--format", "jpeg"], "Invalid value"),
 ])
 def test_cli_refuses_an_unusable_request_with_exit_2(args, message):
     result = runner.invoke(app, ["graph", *args])
