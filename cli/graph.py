@@ -158,8 +158,9 @@ def _write_deck(folder: Path, kb: Path | None, case: str | None, include_draft: 
 
         raise OutputError(f"cannot write the deck to {str(folder)!r}: {exc.strerror or exc}") from exc
     for page in pages:
+        under = "" if page.fit.fits else " - UNDER THE 14 px FLOOR: a branch too big to split (see kb/teaching.yaml)"
         typer.echo(f"clonus: page {page.stem}: {page.title} ({page.fit.width:.0f} x {page.fit.height:.0f} pt, "
-                   f"smallest text {page.fit.smallest_px:.1f} px at 1920 x 1080)", err=True)
+                   f"smallest text {page.fit.smallest_px:.1f} px at 1920 x 1080){under}", err=True)
     typer.echo(f"clonus: wrote {folder}/ ({len(pages)} pages as SVG and PNG, index.html, handout.pdf)", err=True)
 
 

@@ -22,6 +22,7 @@ from clonus.engine.graph import build_view
 from clonus.engine.graph.export.dot import LEGEND_ID, svg_ids, to_dot
 from clonus.engine.graph.export.formats import FORMATS, PNG_DPI, export, flatten, to_mermaid
 from clonus.engine.graph.filters import overlay_case
+from clonus.engine.graph.style import FRAME_PX
 
 from conftest import EXAMPLES, reference_case
 
@@ -31,7 +32,7 @@ SVG_NS = "{http://www.w3.org/2000/svg}"
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module", params=["rules", "flow"])
+@pytest.fixture(scope="module", params=["rules", "flow", "overview"])
 def view(request, shipped_kb):
     return build_view(shipped_kb, request.param)
 
@@ -88,7 +89,7 @@ def test_dot_parses_back_to_the_same_nodes_edges_and_kinds(view, exported):
     parsed = pydot.graph_from_dot_data(exported["dot"][0].decode())[0]
     unquote = lambda s: json.loads(s) if s.startswith('"') else s  # noqa: E731 (DOT and JSON quote alike)
     nodes = {unquote(n.get_name()): n for n in parsed.get_nodes() if n.get_name() not in ("node", "edge", "graph")}
-    assert set(nodes) == set(view.nodes) | {LEGEND_ID}
+    assert set(nodes) == set(view.nodes) | _legend_node(view)
     for name, data in view.nodes(data=True):
         assert unquote(nodes[name].get("kind")) == data["kind"]
         assert unquote(nodes[name].get("id")) == svg_ids(view)[name]
@@ -123,6 +124,11 @@ def _svg(exported) -> ET.Element:
     return ET.fromstring(exported["svg"][0])
 
 
+def _legend_node(view) -> set[str]:
+    """The legend is a node of the drawing, except on a slide (the overview), where it is in the title."""
+    return set() if view.graph.get("slide") else {LEGEND_ID}
+
+
 def _viewbox(root: ET.Element) -> tuple[float, float]:
     _x, _y, width, height = (float(v) for v in root.get("viewBox").split())
     return width, height
@@ -141,7 +147,7 @@ def test_svg_is_xml_with_every_node_and_the_legend(view, exported):
     root = _svg(exported)
     assert root.tag == f"{SVG_NS}svg"
     groups = {g.get("id"): g for g in root.iter(f"{SVG_NS}g") if g.get("class") == "node"}
-    assert set(groups) == set(svg_ids(view).values()) | {LEGEND_ID}
+    assert set(groups) == set(svg_ids(view).values()) | _legend_node(view)
     edges = [g for g in root.iter(f"{SVG_NS}g") if g.get("class") == "edge"]
     assert len(edges) == view.number_of_edges()
     text = " ".join(t.text or "" for t in root.iter(f"{SVG_NS}text"))
@@ -151,11 +157,14 @@ def test_svg_is_xml_with_every_node_and_the_legend(view, exported):
             assert data["label"] in text
 
 
-def test_png_has_a_png_header_and_the_svg_size_at_its_dpi(exported):
+def test_png_has_a_png_header_and_the_svg_size_at_its_dpi(view, exported):
     png = exported["png"][0]
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert png[12:16] == b"IHDR"
     width, height = struct.unpack(">II", png[16:24])
+    if view.graph.get("slide"):  # a slide: exactly the frame (tests/test_graph_slides.py measures its text)
+        assert (width, height) == FRAME_PX
+        return
     points = _viewbox(_svg(exported))
     expected = [p * PNG_DPI / 72 for p in points]
     assert abs(width - expected[0]) <= 2 and abs(height - expected[1]) <= 2

@@ -18,7 +18,7 @@ from clonus.engine.explain.report import case_line, render_text
 from clonus.engine.graph.export.dot import edge_ids, svg_ids
 from clonus.engine.graph.filters import overlay_case
 from clonus.engine.knowledge.model import Kb
-from clonus.engine.knowledge.wording import value_text
+from clonus.engine.knowledge.wording import number_text, value_text, words
 
 
 def explorer_html(kb: Kb, g, cases: Iterable[tuple[str, Mapping[str, Any]]], advisor: Advisor) -> bytes:
@@ -49,12 +49,12 @@ def case_entry(kb: Kb, g, name: str, result: Result) -> dict[str, Any]:
         "summary": case_line(result),
         "nodes": [nodes[n] for n, d in lit.nodes(data=True) if d.get("highlight") == "on"],
         "edges": [edges[u, v] for u, v, d in lit.edges(data=True) if d.get("highlight") == "on"],
-        "decisions": decisions(lit, result),
+        "decisions": decisions(kb, lit, result),
         "advice": render_text(result, kb),
     }
 
 
-def decisions(lit, result: Result) -> list[list[str]]:
+def decisions(kb: Kb, lit, result: Result) -> list[list[str]]:
     """[question, the case's value, the answer taken] for every decision on the case's path (flow and
     overview), or [rule, the facts it matched, what it concluded] for every firing (rules view)."""
     values = {**result.facts, **result.derived}
@@ -66,5 +66,17 @@ def decisions(lit, result: Result) -> list[list[str]]:
     for node, data in lit.nodes(data=True):
         if data["kind"] == "question" and data.get("highlight") == "on":
             answers = [d["label"] for _, _, d in lit.out_edges(node, data=True) if d.get("highlight") == "on"]
-            rows.append([data["label"], value_text(values.get(data["fact"])), "; ".join(answers)])
+            rows.append([data["label"], shown(kb, data["fact"], values.get(data["fact"])), "; ".join(answers)])
     return rows
+
+
+def shown(kb: Kb, fact: str, value: Any) -> str:
+    """A case's value as the page shows it: `45 mg/day`, `below max`, `yes`, `none`, `missing`."""
+    if value is None:
+        return "missing"
+    if isinstance(value, (tuple, list)):
+        return ", ".join(words(v) for v in value) or "none"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        unit = kb.facts[fact].unit
+        return f"{number_text(value)} {unit}" if unit else number_text(value)
+    return words(value)

@@ -324,7 +324,7 @@ class Emitter:
         return out
 
     def _wording(self, atoms: tuple[Atom, ...]) -> str:
-        """Conditions in words, each naming its fact: `total daily dose >= 5 mg/day and ...`."""
+        """Conditions in words, each naming its fact: `<fact> >= N <unit> and ...`."""
         return " and ".join(phrase(self.kb.facts[a.fact], a) for a in atoms)
 
     def _defining_rules(self, fact_name: str) -> tuple[str, ...]:

@@ -58,7 +58,7 @@ class _Overview(Emitter):
         for node, rules in self.members.items():
             self.g.nodes[node].update(self._box_attrs(node, [self.kb.rule(r) for r in rules]))
         self._prune()
-        for node in [n for n, kind in self.g.nodes(data="kind") if kind in ("junction", "question")]:
+        for node in [n for n, d in self.g.nodes(data=True) if d["kind"] in ("junction", "question")]:
             if self.g.in_degree(node) == 1 and self.g.out_degree(node) == 1:
                 self._splice(node)
 
@@ -93,7 +93,7 @@ class _Overview(Emitter):
         return node
 
     def _wording(self, atoms) -> str:
-        """As the flow's, but conditions on one number name it once: `>= 5 mg/day and < 80 mg/day`."""
+        """As the flow's, but conditions on one number name their fact once: `>= N mg/day and < M mg/day`."""
         facts = {a.fact for a in atoms}
         if len(facts) == 1 and self.kb.facts[next(iter(facts))].type == "number":
             fact = self.kb.facts[next(iter(facts))]

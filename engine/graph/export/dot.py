@@ -36,6 +36,7 @@ from clonus.engine.graph.style import (
 
 LEGEND_ID = "clonus_legend"
 SUMMARY_WIDTH = 44
+_EM = 0.48  # the width of an average character of Helvetica, in font sizes (to lay out a slide's title)
 EDGE_WRAP = {"rules": 26, "flow": 30, "overview": 40}  # characters a line of an edge label holds
 _LAYOUT = {
     "rules": {"rankdir": "LR", "ranksep": "1.1", "nodesep": "0.14"},
@@ -276,13 +277,24 @@ def _edge_style(view: str, data: dict, source: str, pt: dict[str, int]) -> dict[
 # -- legend ---------------------------------------------------------------------------------------------
 
 def _slide_title(g, pt: dict[str, int]) -> Html:
-    """A slide's title: what it was drawn from, and beside it the legend in one row."""
-    head = f'<TD ALIGN="LEFT"><FONT POINT-SIZE="{pt["title"]}">{html.escape(title(g))}</FONT></TD>'
+    """A slide's title: what it was drawn from, and the legend beside it, or under it (in as many rows as
+    it needs) when the two would be wider than the frame."""
+    name = title(g)
     cells = _slide_legend_cells(legend_rows(g))
-    legend = (f'<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2" COLOR="{INK}"><TR>{cells}</TR>'
-              '</TABLE>')
-    return Html(f'<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="2"><TR>{head}<TD ALIGN="LEFT">'
-                f'<FONT POINT-SIZE="{pt["detail"]}">{legend}</FONT></TD></TR></TABLE>')
+    room = FRAME_PX[0] * 0.95 / (pt["detail"] * _EM)  # characters of legend text a row holds
+    rows: list[list[tuple[str, str]]] = [[]]
+    for cell in cells:
+        if rows[-1] and sum(len(text) for _, text in rows[-1]) + len(cell[1]) > room:
+            rows.append([])
+        rows[-1].append(cell)
+    legend = "".join(f'<TR>{"".join(markup for markup, _ in row)}</TR>' for row in rows)
+    legend = (f'<TD ALIGN="LEFT"><FONT POINT-SIZE="{pt["detail"]}"><TABLE BORDER="1" CELLBORDER="0" '
+              f'CELLSPACING="0" CELLPADDING="2" COLOR="{INK}">{legend}</TABLE></FONT></TD>')
+    head = f'<TD ALIGN="LEFT"><FONT POINT-SIZE="{pt["title"]}">{html.escape(name)}</FONT></TD>'
+    wide = len(name) * pt["title"] * _EM + sum(len(t) for _, t in cells) * pt["detail"] * _EM
+    layout = f"<TR>{head}{legend}</TR>" if len(rows) == 1 and wide <= FRAME_PX[0] * 0.95 else \
+        f"<TR>{head}</TR><TR>{legend}</TR>"
+    return Html(f'<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="2">{layout}</TABLE>')
 
 
 def _legend(g, pt: dict[str, int]) -> Html:
@@ -291,16 +303,20 @@ def _legend(g, pt: dict[str, int]) -> Html:
                 f'{"".join(rows)}</TABLE>')
 
 
-def _slide_legend_cells(legend: dict) -> str:
-    """A slide's legend, one row: the kinds of node and the marks (every box names its category)."""
-    cells = ['<TD><B>Legend</B></TD>']
-    cells += [f'<TD><I>{shape}</I>: {html.escape(meaning)}</TD>' for shape, meaning in legend["short"]]
-    cells.append("<TD><B>!!</B> critical, <B>!</B> warning</TD>")
+def _slide_legend_cells(legend: dict) -> list[tuple[str, str]]:
+    """A slide's legend, as cells (markup, text): the kinds of node and the marks (every box names its
+    category)."""
+    cells = [("<TD><B>Legend</B></TD>", "Legend")]
+    cells += [(f"<TD><I>{shape}</I>: {html.escape(meaning)}</TD>", f"{shape}: {meaning}")
+              for shape, meaning in legend["short"]]
+    cells.append(("<TD><B>!!</B> critical, <B>!</B> warning</TD>", "!! critical, ! warning"))
     if legend["case"]:
-        cells.append(f'<TD><FONT COLOR="{ON}"><B>thick, dark</B></FONT>: the case\'s path</TD>')
+        cells.append((f'<TD><FONT COLOR="{ON}"><B>thick, dark</B></FONT>: the case\'s path</TD>',
+                      "thick, dark: the case's path"))
     if legend["omitted"]:
-        cells.append(f'<TD>not shown: {html.escape(", ".join(legend["omitted"]))}</TD>')
-    return "".join(cells)
+        shown = ", ".join(legend["omitted"])
+        cells.append((f"<TD>not shown: {html.escape(shown)}</TD>", f"not shown: {shown}"))
+    return cells
 
 
 def _legend_rows(legend: dict, pt: dict[str, int]) -> list[str]:
