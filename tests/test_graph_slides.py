@@ -177,3 +177,27 @@ def test_cli_refuses_with_exit_2_naming_what_is_accepted(tmp_path, args, message
     assert result.exit_code == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+# -- the commands the docs show ------------------------------------------------------------------------------
+
+def _documented_commands() -> list[str]:
+    """Every `clonus graph ...` line in a shell block of the README and docs/graphs.md."""
+    repo = Path(__file__).resolve().parent.parent
+    commands = []
+    for doc in (repo / "README.md", repo / "docs" / "graphs.md"):
+        for block in re.findall(r"```sh\n(.*?)```", doc.read_text(encoding="utf-8"), re.S):
+            commands += [line.split("  #")[0].strip() for line in block.splitlines()
+                         if line.startswith("clonus graph")]
+    return commands
+
+
+@pytest.mark.parametrize("command", _documented_commands())
+def test_every_documented_graph_command_runs(command, tmp_path, monkeypatch):
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    monkeypatch.chdir(tmp_path)
+    args = [a.replace("examples/", f"{examples}/") if a.startswith("examples/") else a
+            for a in command.split()[1:]]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    assert "-o" not in args or (tmp_path / args[args.index("-o") + 1]).stat().st_size > 0
