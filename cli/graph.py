@@ -57,7 +57,8 @@ def graph(
     deck: Annotated[Path | None, typer.Option(
         "--deck", metavar="DIR", show_default=False, file_okay=False,
         help="Write slides to DIR: the overview and a page per section of the flow, each as SVG and PNG "
-             "(1920 x 1080), index.html to step through them and handout.pdf.")] = None,
+             "(1920 x 1080), index.html to step through them and handout.pdf (--view does not apply; "
+             "--case lights a case's path on every page).")] = None,
     kb: KbDir = None,
     include_draft: IncludeDraft = False,
     engine: EngineName = None,
@@ -71,8 +72,9 @@ def graph(
     from clonus.engine.errors import GraphError
 
     if deck is not None:
-        if output is not None or format is not None or cases:
-            raise GraphError("--deck DIR writes its own files: give it without -o, --format or --cases")
+        if output is not None or format is not None or cases or focus or category:
+            raise GraphError("--deck DIR writes its own files, of the whole KB: give it without -o, --format, "
+                             "--cases, --focus or --category")
         _write_deck(deck, kb, case, include_draft, engine)
         return
     fmt = _format(format, output)

@@ -171,6 +171,7 @@ def test_cli_pdf_is_a_real_pdf(tmp_path, shipped_kb):
     (["-o", "x.unknown"], "use one of .dot, .graphml, .gv, .htm, .html, .json, .mermaid, .mmd, .pdf, .png, .svg"),
     (["--deck", "d", "-o", "x.svg"], "--deck DIR writes its own files"),
     (["--deck", "d", "--format", "svg"], "--deck DIR writes its own files"),
+    (["--deck", "d", "--focus", "caution.respiratory"], "--deck DIR writes its own files, of the whole KB"),
 ])
 def test_cli_refuses_with_exit_2_naming_what_is_accepted(tmp_path, args, message):
     result = runner.invoke(app, ["graph", *[str(tmp_path / a) if a in ("x.unknown", "d") else a for a in args]])
