@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from clonus.engine.graph.nodes import graph_attrs
+from clonus.engine.graph.nodes import graph_attrs, section_index
 from clonus.engine.knowledge.boundaries import contradiction
 from clonus.engine.knowledge.conditions import Atom
 from clonus.engine.knowledge.model import Kb, Rule
@@ -64,7 +64,7 @@ class _Placed:
     groups: tuple[tuple[str, tuple[Atom, ...]], ...]
 
 
-class _Shape:
+class Shape:
     """What the flowchart is made of, read off the whole KB: states, their depth and what implies what."""
 
     def __init__(self, kb: Kb):
@@ -128,24 +128,34 @@ def build_flow(kb: Kb) -> nx.DiGraph:
     """The teaching flowchart of a KB (see the module docstring for how it is derived)."""
     import networkx as nx
 
-    shape = _Shape(kb)
-    placed = [shape.place(rule, i) for rule in kb.rules for i, alt in enumerate(rule.alternatives)
-              if possible(kb, alt)]
-    deciding = _deciding(kb, placed)
+    shape = Shape(kb)
+    placed = place_all(shape)
+    trees = grow_trees(shape, placed, decisions(kb, placed))
+    g: nx.DiGraph[str] = nx.DiGraph()
+    g.graph.update(graph_attrs(kb, "flow"))
+    Emitter(kb, shape, g).emit(trees)
+    return g
+
+
+def place_all(shape: Shape) -> list[_Placed]:
+    """Every rule alternative that can hold, placed at its state with the fact groups it tests."""
+    return [shape.place(rule, i) for rule in shape.kb.rules for i, alt in enumerate(rule.alternatives)
+            if possible(shape.kb, alt)]
+
+
+def grow_trees(shape: Shape, placed: list[_Placed], deciding: dict[str, set[str]]) -> dict[str, _Point]:
+    """One decision tree per state (and Start): `deciding` names, per state, the facts asked as decisions."""
     trees: dict[str, _Point] = {START: _Point()}
     for state in sorted(shape.states, key=lambda s: (shape.depth(s), shape.index[s])):
         trees[state] = _Point()
     for item in placed:
         targets = _targets(shape, item.rule)
         if targets:
-            _grow(trees[item.anchor], item, targets, deciding[item.anchor], shape)
-    g: nx.DiGraph[str] = nx.DiGraph()
-    g.graph.update(graph_attrs(kb, "flow"))
-    _Emitter(kb, shape, g).emit(trees)
-    return g
+            _grow(trees[item.anchor], item, targets, deciding.get(item.anchor, set()), shape)
+    return trees
 
 
-def _targets(shape: _Shape, rule: Rule) -> tuple[str, ...]:
+def _targets(shape: Shape, rule: Rule) -> tuple[str, ...]:
     """Where a rule's paths end: its recommendations' box, or else the states it asserts; none if it only
     words a question."""
     if rule.recommends:
@@ -153,7 +163,7 @@ def _targets(shape: _Shape, rule: Rule) -> tuple[str, ...]:
     return tuple(f"state:{f}" for f, _ in rule.asserts if f in shape.states)
 
 
-def _deciding(kb: Kb, placed: list[_Placed]) -> dict[str, set[str]]:
+def decisions(kb: Kb, placed: list[_Placed]) -> dict[str, set[str]]:
     """Per state: the facts its rules test with outcomes that exclude each other (decisions, not precautions)."""
     seen: dict[str, dict[str, list[tuple[Atom, ...]]]] = {}
     for item in placed:
@@ -167,7 +177,7 @@ def _deciding(kb: Kb, placed: list[_Placed]) -> dict[str, set[str]]:
     return out
 
 
-def _grow(root: _Point, item: _Placed, targets: tuple[str, ...], deciding: set[str], shape: _Shape) -> None:
+def _grow(root: _Point, item: _Placed, targets: tuple[str, ...], deciding: set[str], shape: Shape) -> None:
     decisions = sorted((g for g in item.groups if g[0] in deciding), key=lambda g: shape.order[g[0]])
     conditions = tuple(atoms for fact, atoms in item.groups if fact not in deciding)
     point = root
@@ -182,10 +192,10 @@ def _grow(root: _Point, item: _Placed, targets: tuple[str, ...], deciding: set[s
         point.leaves.append((target, conditions, item.key))
 
 
-class _Emitter:
+class Emitter:
     """Turns the decision trees into nodes and edges, in a fixed order (so the output is deterministic)."""
 
-    def __init__(self, kb: Kb, shape: _Shape, g: nx.DiGraph):
+    def __init__(self, kb: Kb, shape: Shape, g: nx.DiGraph):
         self.kb, self.shape, self.g = kb, shape, g
         self.counters: dict[str, int] = {}
 
@@ -197,11 +207,15 @@ class _Emitter:
             self._point(anchor, START if anchor == START else self._target(f"state:{anchor}"), tree, None)
         for rule in self.kb.rules:
             if rule.recommends:
-                keys = tuple(f"{rule.id}#{i}" for i in range(len(rule.alternatives)))
-                for fact, _ in rule.asserts:
-                    if fact in self.shape.states:
-                        self._edge(self._target(f"outcome:{rule.id}"), self._target(f"state:{fact}"),
-                                   relation="asserts", label="", condition="", rules=(rule.id,), paths=keys)
+                self._asserts(rule)
+
+    def _asserts(self, rule: Rule) -> None:
+        """The edges from a rule's box to the states it asserts."""
+        keys = tuple(f"{rule.id}#{i}" for i in range(len(rule.alternatives)))
+        for fact, _ in rule.asserts:
+            if fact in self.shape.states:
+                self._edge(self._target(f"outcome:{rule.id}"), self._target(f"state:{fact}"),
+                           relation="asserts", label="", condition="", rules=(rule.id,), paths=keys)
 
     def _target(self, node: str) -> str:
         """Declare a state or outcome node the first time a path reaches it (declaration order guides layout)."""
@@ -228,6 +242,7 @@ class _Emitter:
             title=rule.title, text=rule.rationale, status=rule.status, sources=rule.sources, rules=(rule.id,),
             items=tuple((c.code, c.title, c.category, c.severity) for c in codes), sets=sets,
             categories=tuple(dict.fromkeys(c.category for c in codes)),
+            section=self.kb.teaching.sections[section_index(self.kb, rule)].title,
             severity=max((c.severity for c in codes), key=_SEVERITY_RANK.__getitem__),
             paths=tuple(f"{rule.id}#{i}" for i in range(len(rule.alternatives))),
         )
@@ -302,12 +317,15 @@ class _Emitter:
         out: dict = {}
         known = self.shape.implied_atoms(anchor)
         for rule, alt in self.shape.asserting(fact_name):
-            wording = " and ".join(phrase(self.kb.facts[a.fact], a) for a in alt
-                                   if a.fact not in self.shape.states and a not in known)
+            wording = self._wording(tuple(a for a in alt if a.fact not in self.shape.states and a not in known))
             value = dict(rule.asserts)[fact_name]
             if wording and wording not in out.setdefault(value, []):
                 out[value].append(wording)
         return out
+
+    def _wording(self, atoms: tuple[Atom, ...]) -> str:
+        """Conditions in words, each naming its fact: `<fact> >= N <unit> and ...`."""
+        return " and ".join(phrase(self.kb.facts[a.fact], a) for a in atoms)
 
     def _defining_rules(self, fact_name: str) -> tuple[str, ...]:
         return tuple(dict.fromkeys(rule.id for rule, _ in self.shape.asserting(fact_name)))
@@ -321,6 +339,8 @@ class _Emitter:
                     old[key] = ""
                 elif attrs[key] != old[key]:
                     old[key] = f"{old[key]}\nor {attrs[key]}" if key == "label" else f"{old[key]} or {attrs[key]}"
+            if old["relation"] == "if" and attrs["relation"] != "if":
+                old["relation"] = attrs["relation"]  # an unconditional path: no longer a precaution
             old["paths"] = tuple(dict.fromkeys(old["paths"] + attrs["paths"]))
             old["rules"] = tuple(dict.fromkeys(old["rules"] + attrs["rules"]))
             return

@@ -226,6 +226,28 @@ class Vocabulary:
 
 
 @dataclass(frozen=True)
+class Section:
+    """One section of the teaching pictures (teaching.yaml): a page of the deck, and how the overview
+    draws it: `shown` (a box per place), `grouped` (one node listing its rules) or `omitted`."""
+
+    title: str
+    categories: tuple[str, ...]
+    overview: str = "shown"
+
+
+@dataclass(frozen=True)
+class Teaching:
+    """How teaching pictures present the KB: presentation only, no rule reads it. `questions` are the
+    facts the overview asks about (None: every decision of the flow)."""
+
+    sections: tuple[Section, ...]
+    questions: tuple[str, ...] | None = None
+
+    def section_of(self, category: str) -> Section:
+        return next(s for s in self.sections if category in s.categories)
+
+
+@dataclass(frozen=True)
 class Kb:
     name: str
     version: str
@@ -253,6 +275,8 @@ class Kb:
     # lint's gap search: cases matching gap_population must get a code of gap_categories (none: no check)
     gap_population: tuple[Atom, ...] = ()
     gap_categories: tuple[str, ...] = ()
+    # teaching.yaml (or one section per category when the KB has none); never part of the digest
+    teaching: Teaching = field(default_factory=lambda: Teaching(()))
 
     @property
     def exclusions(self) -> tuple[tuple[str, str], ...]:

@@ -1,8 +1,9 @@
 """Read a KB folder (YAML only, safe loader) into a validated, immutable Kb, reporting every problem.
 
 The only code that reads KB files. One module per file kind: settings (kb.yaml), profiles (parameters),
-facts, codes (and sources), notations, rules, tests, invariants (the safety section); yamlsource keeps the
-line of every node for file:line messages.
+facts, codes (and sources), notations, rules, tests, invariants (the safety section), vocabularies,
+teaching (optional: presentation only, so not in the digest); yamlsource keeps the line of every node
+for file:line messages.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from types import MappingProxyType
 from typing import Any
 
 from clonus.engine.errors import KbError, Problem
-from clonus.engine.knowledge.model import FactDef, Kb, Rule, RuleTest
+from clonus.engine.knowledge.model import FactDef, Kb, Rule, RuleTest, Teaching
 
 from .codes import load_codes, load_sources
 from .common import Collector, display, mapping, unknown_keys
@@ -23,6 +24,7 @@ from .notations import load_notations, load_synonyms
 from .profiles import load_profile, parameters_of
 from .rules import RuleContext, check_cycles, check_rule_ids, load_rules
 from .settings import KB_KEYS, load_dose_plans, load_gap_check, load_precedence, load_vocabulary
+from .teaching import default_teaching, load_teaching
 from .tests import load_tests
 from .vocabularies import load_conditions, load_medications, load_noise_words
 from .yamlsource import read_yaml
@@ -84,6 +86,7 @@ def load_kb(root: Path | str | None = None, profile: str | None = None) -> Kb:
     medications = load_medications(doc("medications.yaml"), name["medications.yaml"], out)
     conditions = load_conditions(doc("conditions.yaml"), name["conditions.yaml"], out)
     noise = load_noise_words(doc("notations.yaml"), name["notations.yaml"], out)
+    teaching = _teaching(root, facts, categories, out)
     if out.problems:
         raise KbError(out.problems)
     return Kb(
@@ -97,7 +100,7 @@ def load_kb(root: Path | str | None = None, profile: str | None = None) -> Kb:
         invariants=invariants, medications=MappingProxyType(medications),
         conditions=MappingProxyType(conditions), noise_words=noise,
         synonyms=MappingProxyType({k: MappingProxyType(v) for k, v in synonyms.items()}),
-        gap_population=gap_population, gap_categories=gap_categories,
+        gap_population=gap_population, gap_categories=gap_categories, teaching=teaching,
     )
 
 
@@ -111,6 +114,19 @@ def _declared_ids(docs: dict[str, Any], rule_files: list[Path]) -> set[str]:
             if isinstance(spec, dict) and isinstance(spec.get("id"), str):
                 ids.add(spec["id"])
     return ids
+
+
+def _teaching(root: Path, facts: dict[str, FactDef], categories: list[str], out: Collector) -> Teaching:
+    """teaching.yaml when the KB has one, else one section per category (see load/teaching.py)."""
+    path = root / "teaching.yaml"
+    if not path.is_file():
+        return default_teaching(categories)
+    try:
+        doc = read_yaml(path, display(path))
+    except KbError as exc:
+        out.problems.extend(exc.problems)
+        return default_teaching(categories)
+    return load_teaching(doc, display(path), facts, categories, out)
 
 
 def _read_all(root: Path, paths: list[Path], out: Collector) -> tuple[dict[str, Any], str]:
