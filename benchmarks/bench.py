@@ -213,7 +213,7 @@ def main() -> None:
     kb = load_kb()
     advisor = Advisor(kb)
     print(f"clonus benchmark: Python {sys.version.split()[0]}, core {args.core}, KB {kb.version} "
-          f"({len(advisor.plan.rules)} rules, {len(advisor.engine._compiled.definition)} durable rules)")
+          f"({len(advisor.plan.rules)} rules, {len(advisor.engine.raw._compiled.definition)} durable rules)")
 
     examples = [read_case_text(p.read_text(encoding="utf-8"), p.name)
                 for p in sorted((REPO / "examples").glob("*.yaml"))]

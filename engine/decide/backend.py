@@ -1,8 +1,9 @@
 """The seam between clonus and a rule engine: what a backend compiles and what an evaluation returns.
 
 A backend compiles the engine-neutral EvaluationPlan into an Engine; an Engine evaluates one case's
-input facts and returns the firings (rule, alternative, matched facts, asserted facts) in order, and
-every derived fact asserted. The Advisor knows nothing else of the engine. Backends live under
+input facts and returns the firings (rule, alternative, matched facts, asserted facts) in the order it
+fired them, and every derived fact asserted. The Advisor knows nothing else of the engine, and puts the
+firings in the canonical order before reading them (decide/order.py). Backends live under
 engine/backends/<name>/ (the only code that imports a rule engine) and are found by name here, so that
 this wing never imports the one above it.
 """
