@@ -75,8 +75,8 @@ def test_a_firing_on_a_derived_fact_no_firing_asserted_is_an_engine_error(adviso
 
 def test_a_derived_fact_matched_with_another_value_is_an_engine_error(advisor):
     evaluation = raw(advisor, reference_case())
-    changed = tuple(dataclasses.replace(f, matched=tuple((k, "at_max" if k == "dose_band" else v) for k, v in f.matched))
-                    for f in evaluation.firings)
+    changed = tuple(dataclasses.replace(f, matched=tuple((k, "at_max" if k == "dose_band" else v)
+                                                         for k, v in f.matched)) for f in evaluation.firings)
     with pytest.raises(EngineError, match="dose_band = 'at_max', which no firing asserted"):
         canonical(advisor.plan, Evaluation(changed, evaluation.derived))
 
