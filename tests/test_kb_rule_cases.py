@@ -1,7 +1,8 @@
 """Every rule test case of the shipped KB (kb/rules/*.tests.yaml) as its own pytest id, such as
 `dosing::reference case escalates with the full titration advice`, so that `pytest -k dosing` or
-`pytest -k "dosing and maintained"` runs just those. Adding a case needs no Python. A `todo` case runs as a
-non-strict xfail: reported, never failing the suite, as in `clonus test`.
+`pytest -k "dosing and maintained"` runs just those, once per rule engine installed (`-k clips` for one).
+Adding a case needs no Python. A `todo` case runs as a non-strict xfail: reported, never failing the suite,
+as in `clonus test`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from clonus.engine.explain.rule_tests import describe
 from clonus.engine.knowledge.load import default_kb_dir, load_kb
 from clonus.engine.workbench.ruletests import case_id, run_case
 
+from conftest import engine_params
+
 KB = load_kb(default_kb_dir())  # the cases are the parameters, so they are read at collection
 
 
@@ -22,9 +25,9 @@ def _param(test):
     return pytest.param(test, id=case_id(test), marks=marks)
 
 
-@pytest.fixture(scope="module")
-def rule_advisor():
-    with Advisor(KB, include_draft=True) as advisor:
+@pytest.fixture(scope="module", params=engine_params())
+def rule_advisor(request):
+    with Advisor(KB, include_draft=True, engine=request.param) as advisor:
         yield advisor
 
 

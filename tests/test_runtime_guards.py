@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from clonus.engine.backends.durable import BACKEND
 from clonus.engine.backends.durable.compiler import MAX_TESTS_PER_FACT, compile_plan
 from clonus.engine.backends.durable.runtime import DurableEngine as Engine
 from clonus.engine.decide.evaluation import make_evaluation_plan
@@ -30,6 +31,10 @@ from clonus.engine.knowledge.load import load_kb
 from conftest import reference_case
 
 REPO = Path(__file__).resolve().parent.parent
+
+# durable_rules is installed on Python 3.11 and 3.12 only (it does not import on 3.13): there, every test
+# here is skipped with this reason, shown in the summary (pytest -ra).
+pytestmark = pytest.mark.skipif(BACKEND.available() is not None, reason=f"durable_rules: {BACKEND.available()}")
 
 # A Host without its two timer threads, for the raw experiments (each runs in its own interpreter).
 RAW_PRELUDE = textwrap.dedent("""

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from clonus.engine.decide.backend import Backend, Evaluation, default_engine, load_backend
+from clonus.engine.decide.backend import Backend, Evaluation, default_engine, load_backend, usable_engines
 from clonus.engine.decide.doseplan import DosePlan, make_dose_plan
 from clonus.engine.decide.evaluation import make_evaluation_plan
 from clonus.engine.decide.invariants import check_invariants
 from clonus.engine.decide.order import CanonicalEngine
 from clonus.engine.decide.result import Answer, Recommendation, Result, TraceEntry
-from clonus.engine.errors import SafetyError
+from clonus.engine.errors import EngineUnavailable, SafetyError
 from clonus.engine.intake.case import Case, parse_case
 from clonus.engine.knowledge.model import Kb
 from clonus.engine.knowledge.wording import describe, fill_slots
@@ -27,6 +27,9 @@ class Advisor:
         self.plan = make_evaluation_plan(kb, include_draft)
         self.backend = engine if engine is not None and not isinstance(engine, str) else \
             load_backend(engine or default_engine())
+        unavailable = self.backend.available()
+        if unavailable is not None:
+            raise EngineUnavailable(self.backend.name, unavailable, usable_engines())
         self.engine = CanonicalEngine(self.backend.compile(self.plan), self.plan)
         self.engine_name = {"name": self.backend.name, "version": self.backend.version()}
         self._code_order = {code: i for i, code in enumerate(kb.codes)}

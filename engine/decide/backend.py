@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from clonus.engine.decide.evaluation import EvaluationPlan
-from clonus.engine.errors import UsageError
+from clonus.engine.errors import EngineError, UsageError
 
-ENGINES = ("durable",)  # every backend clonus ships, in order of preference for the default
+ENGINES = ("durable", "clips")  # every backend clonus ships, in order of preference for the default
 
 
 @dataclass(frozen=True)
@@ -75,4 +75,9 @@ def default_engine() -> str:
         if load_backend(name).available() is None:
             return name
     reasons = "; ".join(f"{name}: {load_backend(name).available()}" for name in ENGINES)
-    raise UsageError(f"no rule engine can run here ({reasons})")
+    raise EngineError(f"no rule engine can run here ({reasons})")
+
+
+def usable_engines() -> tuple[str, ...]:
+    """The engines that can run on this Python, in ENGINES order."""
+    return tuple(name for name in ENGINES if load_backend(name).available() is None)
