@@ -64,6 +64,7 @@ def test_a_difference_exits_1_and_writes_the_case_to_rerun(monkeypatch, tmp_path
     assert text.startswith("# clonus check-engines: durable and clips answer this case differently, first at "
                            "trace[2].rule\n")
     assert yaml.safe_load(text) == {"patient": {"age": 45}, "medication": {"drug": "baclofen"}}
+    monkeypatch.undo()
     rerun = runner.invoke(app, ["advise", str(written), "--format", "json"])
     assert rerun.exit_code == 0, rerun.stderr
 

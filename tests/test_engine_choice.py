@@ -15,7 +15,7 @@ from clonus.engine.decide.advisor import Advisor
 from clonus.engine.decide.backend import ENGINES, default_engine
 from clonus.engine.errors import EngineUnavailable
 
-from conftest import EXAMPLES, engine_params
+from conftest import EXAMPLES, INSTALLED_ENGINES, REPO, engine_params
 
 runner = CliRunner()
 
@@ -53,3 +53,26 @@ def test_an_unknown_engine_is_a_usage_error_listing_both():
     assert result.stderr == ("clonus: error: --engine: 'drools' is not a rule engine of clonus; "
                              "use one of durable, clips\n")
 
+
+
+SAME_ON_BOTH = [
+    ["explain", "examples/01-reference.yaml", "--why", "increase_baclofen"],
+    ["explain", "examples/12-adequate-relief.yaml", "--why-not", "increase_baclofen"],
+    ["explain", "examples/02-at-max-focal.yaml"],
+    ["advise", "examples/08-dialysis.yaml", "--explain"],
+    ["advise", "examples/13-intolerable-side-effects.yaml", "--format", "markdown"],
+    ["test", "--coverage", "--verbose"],
+    ["graph", "--view", "flow", "--case", "examples/02-at-max-focal.yaml"],
+    ["diff", "kb", "kb"],
+]
+
+
+@pytest.mark.skipif(len(INSTALLED_ENGINES) < 2, reason=f"needs two engines; here only {INSTALLED_ENGINES}")
+@pytest.mark.parametrize("command", SAME_ON_BOTH, ids=lambda c: " ".join(c[:2]))
+def test_explanations_graphs_rule_tests_and_diffs_are_the_same_on_both_engines(command, monkeypatch):
+    """Examples 02, 08 and 13 are the ones whose trace order durable_rules' agenda alone would change."""
+    monkeypatch.chdir(REPO)
+    out = {engine: runner.invoke(app, [*command, "--engine", engine]) for engine in ("durable", "clips")}
+    assert out["durable"].exit_code == out["clips"].exit_code
+    assert out["durable"].stdout == out["clips"].stdout
+    assert out["durable"].stdout
