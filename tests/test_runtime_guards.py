@@ -420,6 +420,25 @@ def test_stratified_negation_matches_brute_force_for_every_rule_order(kb_copy):
                 assert {k: bool(got.derived.get(k, False)) for k in brute_force(case)} == brute_force(case)
 
 
+# -- the agenda order is durable's own: the Advisor puts firings in the canonical order ------------------
+
+def test_raw_durable_fires_a_rule_of_the_second_wave_after_the_third_wave(advisor):
+    """Example 02: caution.stroke needs only input facts and adult_on_oral_baclofen (wave 1), yet durable
+    fires it last, after needs_alternative and the rules on it; no other engine shares that order."""
+    from clonus.engine.decide.order import canonical
+    from clonus.engine.intake.case import read_case_text
+
+    path = REPO / "examples" / "02-at-max-focal.yaml"
+    case = parse_case(advisor.kb, read_case_text(path.read_text(encoding="utf-8"), path.name))
+    with Engine(compile_plan(advisor.plan)) as engine:
+        raw = engine.evaluate(case.facts, case.absent)
+    fired = [f.rule for f in raw.firings]
+    ordered = [f.rule for f in canonical(advisor.plan, raw).firings]
+    assert fired[-1] == "caution.stroke" and fired.index("next.needs-alternative.failed") < len(fired) - 1
+    assert ordered.index("caution.stroke") < ordered.index("next.needs-alternative.failed")
+    assert sorted(fired) == sorted(ordered)
+
+
 # -- deleting a state on which no action ran segfaults ---------------------------------------------------
 
 def test_raw_durable_segfaults_deleting_an_idle_state():
