@@ -33,30 +33,58 @@ from clonus.engine.errors import EngineError
 def canonical(plan: EvaluationPlan, evaluation: Evaluation) -> Evaluation:
     """The evaluation with its firings in the canonical order (module docstring); EngineError when the
     firings and derived facts an engine returned do not hang together."""
-    kb, strata = plan.kb, plan.rule_strata
-    position = {rule.id: i for i, rule in enumerate(plan.rules)}
-    derived_facts = {name for name, f in kb.facts.items() if f.origin == "derived"}
-    pending = sorted(evaluation.firings, key=lambda f: (strata[f.rule], position[f.rule], f.alternative))
-    asserters = {fact for f in pending for fact, _ in kb.rule(f.rule).asserts}
-    values: dict[str, Any] = {}
-    available: set[str] = set()
-    out: list[Firing] = []
-    for stratum in sorted({strata[f.rule] for f in pending}):
-        available |= {fact for facts in plan.completions[:stratum] for fact in facts if fact not in asserters}
-        group = [f for f in pending if strata[f.rule] == stratum]
-        while group:
-            wave = [f for f in group if all(fact in available for fact, _ in f.matched if fact in derived_facts)]
-            for firing in wave:
-                _check_matched(firing, values, derived_facts)
-            if not wave:
-                raise EngineError("the engine fired " + ", ".join(sorted({f.rule for f in group})) +
-                                  " on derived facts that no firing asserted")
-            for firing in wave:
-                out.append(_credited(kb.rule(firing.rule).asserts, firing, values))
-            available |= values.keys()
-            group = [f for f in group if not any(f is w for w in wave)]
-    _check_derived(plan, values, evaluation.derived)
-    return Evaluation(tuple(out), evaluation.derived)
+    return CanonicalOrder(plan)(evaluation)
+
+
+class CanonicalOrder:
+    """The canonical order for one plan, its tables built once (the Advisor orders every case with it)."""
+
+    def __init__(self, plan: EvaluationPlan):
+        self.plan = plan
+        kb = plan.kb
+        self._key = {rule.id: (plan.rule_strata[rule.id], i) for i, rule in enumerate(plan.rules)}
+        self._asserts = {rule.id: rule.asserts for rule in plan.rules}
+        self._derived = frozenset(name for name, f in kb.facts.items() if f.origin == "derived")
+        # stratum -> the facts completed to false before it (those of every earlier stratum)
+        self._completed_before = [frozenset(f for facts in plan.completions[:s] for f in facts)
+                                  for s in range(len(plan.completions) + 1)]
+        self._completions = tuple(f for facts in plan.completions for f in facts)
+
+    def __call__(self, evaluation: Evaluation) -> Evaluation:
+        key, derived = self._key, self._derived
+        pending = sorted(evaluation.firings, key=lambda f: (*key[f.rule], f.alternative))
+        asserters = {fact for f in pending for fact, _ in self._asserts[f.rule]}
+        values: dict[str, Any] = {}
+        available: set[str] = set()
+        out: list[Firing] = []
+        index = 0
+        while index < len(pending):
+            stratum = key[pending[index].rule][0]
+            end = index
+            while end < len(pending) and key[pending[end].rule][0] == stratum:
+                end += 1
+            completed = self._completed_before[min(stratum, len(self._completed_before) - 1)]
+            available |= completed - asserters
+            group = [(f, [fact for fact, _ in f.matched if fact in derived]) for f in pending[index:end]]
+            while group:
+                wave = [f for f, premises in group if all(fact in available for fact in premises)]
+                if not wave:
+                    raise EngineError("the engine fired " + ", ".join(sorted({f.rule for f, _ in group})) +
+                                      " on derived facts that no firing asserted")
+                for firing in wave:
+                    _check_matched(firing, values, derived)
+                    out.append(_credited(self._asserts[firing.rule], firing, values))
+                available.update(values)
+                done = {id(f) for f in wave}
+                group = [(f, premises) for f, premises in group if id(f) not in done]
+            index = end
+        expected = dict(values)
+        for fact in self._completions:
+            expected.setdefault(fact, False)
+        if dict(evaluation.derived) != expected:
+            raise EngineError(f"the engine reports derived facts {dict(sorted(evaluation.derived.items()))} where "
+                              f"its firings assert {dict(sorted(expected.items()))}")
+        return Evaluation(tuple(out), evaluation.derived)
 
 
 def _credited(asserts, firing: Firing, values: dict[str, Any]) -> Firing:
@@ -70,24 +98,18 @@ def _credited(asserts, firing: Firing, values: dict[str, Any]) -> Firing:
             continue
         values[fact] = value
         asserted.append((fact, value))
-    matched = tuple(sorted(firing.matched, key=lambda pair: pair[0]))
+    matched = firing.matched if _sorted(firing.matched) else tuple(sorted(firing.matched, key=lambda kv: kv[0]))
     return Firing(firing.rule, firing.alternative, matched, tuple(asserted))
 
 
-def _check_matched(firing: Firing, values: Mapping[str, Any], derived_facts: set[str]) -> None:
+def _sorted(matched: tuple[tuple[str, Any], ...]) -> bool:
+    return all(matched[i][0] <= matched[i + 1][0] for i in range(len(matched) - 1))
+
+
+def _check_matched(firing: Firing, values: Mapping[str, Any], derived_facts: frozenset[str]) -> None:
     for fact, value in firing.matched:
         if fact in derived_facts and values.get(fact, False) != value:
             raise EngineError(f"rule {firing.rule} matched {fact} = {value!r}, which no firing asserted")
-
-
-def _check_derived(plan: EvaluationPlan, asserted: Mapping[str, Any], reported: Mapping[str, Any]) -> None:
-    expected = dict(asserted)
-    for facts in plan.completions:
-        for fact in facts:
-            expected.setdefault(fact, False)
-    if dict(reported) != expected:
-        raise EngineError(f"the engine reports derived facts {dict(sorted(reported.items()))} where its firings "
-                          f"assert {dict(sorted(expected.items()))}")
 
 
 class CanonicalEngine:
@@ -96,9 +118,10 @@ class CanonicalEngine:
     def __init__(self, engine: Engine, plan: EvaluationPlan):
         self.raw = engine
         self.plan = plan
+        self._order = CanonicalOrder(plan)
 
     def evaluate(self, facts: Mapping[str, Any], absent: frozenset[str]) -> Evaluation:
-        return canonical(self.plan, self.raw.evaluate(facts, absent))
+        return self._order(self.raw.evaluate(facts, absent))
 
     def close(self) -> None:
         self.raw.close()
