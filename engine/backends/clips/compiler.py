@@ -196,7 +196,7 @@ def compile_plan(plan: EvaluationPlan) -> CompiledProgram:
             try:
                 text, target = _rule(plan, len(targets), rule, alternative)
             except ValueError as exc:
-                problems.append(Problem(rule.file, rule.line, rule.id, "when", f"{exc} (CLIPS)"))
+                problems.append(Problem(rule.file, rule.line, rule.id, None, f"{exc} (CLIPS)"))
                 continue
             constructs.append(text)
             targets.append(target)

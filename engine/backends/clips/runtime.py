@@ -2,8 +2,8 @@
 
 Guards, each pinned by a test in tests/test_clips_guards.py (field notes: docs/engines.md):
 - one environment per engine, configured explicitly (no fact duplication, globals reset, depth strategy)
-  rather than by CLIPS's defaults, reset before every case, destroyed by close(); re-entrant or
-  concurrent use raises EngineError;
+  rather than by CLIPS's defaults, reset before every case, destroyed by close(); a second case while
+  one runs (another thread) raises EngineError;
 - every message CLIPS writes (errors, warnings, printout) goes to this engine's router, never to the
   terminal; any message during a build or a case is an EngineError (CLIPS itself goes on: `run` returns
   normally after an error in a rule, and clipspy's own error router passes each message on to stderr);
@@ -29,9 +29,9 @@ from clonus.engine.errors import EngineError
 
 from .compiler import EVALUATE, INT64, CompiledProgram
 
+OUTPUTS = frozenset({"stdout", "stderr", "stdwrn"})  # CLIPS 6.4's logical names for output
 # CLIPS settings the engine relies on, made explicit: a fact asserted twice is one fact (two rules
 # asserting escalating = true fire what follows once); reset empties ?*trace*; the agenda order is fixed.
-OUTPUTS = frozenset({"stdout", "stderr", "stdwrn"})  # CLIPS 6.4's logical names for output
 SETTINGS = ("(set-fact-duplication FALSE)", "(set-reset-globals TRUE)", "(set-strategy depth)",
             "(set-salience-evaluation when-defined)", "(set-dynamic-constraint-checking FALSE)")
 
