@@ -91,10 +91,10 @@ def _test(var: str, atom: Atom) -> str:
         return f"(member$ {literal(atom.value)} {var})"
     if atom.op == "lacks":
         return f"(not (member$ {literal(atom.value)} {var}))"
-    if atom.op == "in":
-        return "(or " + " ".join(_equal(var, v) for v in listed(atom)) + ")"
-    if atom.op == "not in":
-        return "(not (or " + " ".join(_equal(var, v) for v in listed(atom)) + "))"
+    if atom.op in ("in", "not in"):
+        tests = [_equal(var, v) for v in listed(atom)]
+        either = tests[0] if len(tests) == 1 else "(or " + " ".join(tests) + ")"  # CLIPS's `or` takes 2 or more
+        return either if atom.op == "in" else f"(not {either})"
     if atom.op == "==":
         return _equal(var, atom.value)
     if atom.op == "!=":
