@@ -29,10 +29,11 @@ def check_engines(
                    ] = Path("engine-differences"),
     format: Annotated[CheckFormat, typer.Option("--format", "-f", help="Output format.")] = CheckFormat.text,
 ) -> None:
-    """Answer the example cases beside the KB, every rule test case, the lint search's boundary cases and
-    N generated cases with durable_rules and with CLIPS, and report every case whose answers differ
-    (recommendations, their order, reasons, dose plan, facts or trace: all but the engine's name). Each
-    differing case is written to --out as a case file, to rerun with `clonus advise FILE --engine NAME`.
+    """Answer the example cases (examples/ beside the --kb folder), every rule test case, the lint search's
+    boundary cases and N generated cases with durable_rules and with CLIPS, and report every case whose
+    answers differ (recommendations, their order, reasons, dose plan, facts or trace: all but the engine's
+    name). Each differing case is written to --out as a case file, to rerun with `clonus advise FILE
+    --engine NAME`.
 
     Exit codes: 0 no case differs, 1 some case differs, 2 the KB cannot be loaded or an engine cannot run
     here.

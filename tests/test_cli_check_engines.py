@@ -14,7 +14,7 @@ from clonus.engine.workbench import enginecheck
 from clonus.engine.workbench.enginecheck import Difference, EngineComparison
 from clonus.engine.workbench.kbdiff import NamedCase
 
-from conftest import INSTALLED_ENGINES
+from conftest import INSTALLED_ENGINES, REPO
 
 runner = CliRunner()
 both = pytest.mark.skipif(len(INSTALLED_ENGINES) < 2, reason=f"needs two engines; here only {INSTALLED_ENGINES}")
@@ -22,7 +22,9 @@ both = pytest.mark.skipif(len(INSTALLED_ENGINES) < 2, reason=f"needs two engines
 
 @both
 def test_no_difference_exits_0_with_the_counts(tmp_path):
-    result = runner.invoke(app, ["check-engines", "--cases", "300", "--seed", "4", "--out", str(tmp_path / "d")])
+    """On the repository's kb/ (an installed KB has no examples/ beside it; CI installs non-editable)."""
+    result = runner.invoke(app, ["check-engines", "--cases", "300", "--seed", "4", "--out", str(tmp_path / "d"),
+                                 "--kb", str(REPO / "kb")])
     assert result.exit_code == 0, result.stderr
     out = result.stdout
     assert out.startswith("clonus check-engines: durable 2.0.28 and clips ")
