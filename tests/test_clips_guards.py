@@ -391,6 +391,30 @@ def test_an_engine_in_use_refuses_a_second_case(shipped_kb):
         assert "escalating" in engine.evaluate(case.facts, case.absent).derived
 
 
+def test_engines_in_two_threads_at_once_answer_as_one_after_the_other(shipped_kb):
+    """cffi releases the GIL around CLIPS's calls, so two environments really run at once."""
+    import threading
+
+    from clonus.engine.workbench.generate import generated_cases
+
+    compiled = compile_plan(make_evaluation_plan(shipped_kb))
+    cases = [parse_case(shipped_kb, c.data) for c in generated_cases(shipped_kb, 300, 9)]
+    with Engine(compiled) as alone:
+        expected = [alone.evaluate(c.facts, c.absent) for c in cases]
+    got: dict[int, list] = {}
+
+    def work(slot: int) -> None:
+        with Engine(compiled) as engine:
+            got[slot] = [engine.evaluate(c.facts, c.absent) for c in cases]
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert got[0] == expected and got[1] == expected
+
+
 def test_closed_engine_refuses_cases_and_closes_twice_quietly(shipped_kb):
     engine = Engine(compile_plan(make_evaluation_plan(shipped_kb)))
     engine.close()
