@@ -1,4 +1,5 @@
-"""Benchmark clonus on one core: per-case time, a plain-Python floor, memory over 100,000 cases, CLI wall time.
+"""Benchmark clonus on one core, every rule engine installed side by side: per-case time, a plain-Python
+floor, memory over 100,000 cases, CLI wall time.
 
     python benchmarks/bench.py [--core N] [--cases 10000] [--long 100000] [--runs 7]
 
@@ -251,8 +252,9 @@ def floor_decide(f: Mapping[str, Any]) -> set[str]:
 
 # -- measuring ------------------------------------------------------------------------------------------
 
-def per_case(label: str, items: list, call: Callable[[Any], Any], repeat: int = 1) -> None:
-    """Wall time per case, and CPU time of this thread (what is left when other processes share the core)."""
+def timed(items: list, call: Callable[[Any], Any], repeat: int = 1) -> dict[str, float]:
+    """Wall time per case (median, p99, cases/s), and CPU time of this thread (what is left when other
+    processes share the core)."""
     walls, cpus = [], []
     for _ in range(repeat):
         for item in items:
@@ -261,10 +263,44 @@ def per_case(label: str, items: list, call: Callable[[Any], Any], repeat: int = 
             walls.append(time.perf_counter() - start)
             cpus.append(time.thread_time() - cpu)
     walls.sort()
-    median, p99 = statistics.median(walls), walls[min(len(walls) - 1, int(len(walls) * 0.99))]
-    print(f"  {label:<48} median {median * 1e6:7.1f} us  p99 {p99 * 1e6:7.1f} us  "
-          f"{len(walls) / sum(walls):8.0f} cases/s  (CPU median {statistics.median(cpus) * 1e6:6.1f} us, "
-          f"n={len(walls)})")
+    return {"median": statistics.median(walls), "p99": walls[min(len(walls) - 1, int(len(walls) * 0.99))],
+            "rate": len(walls) / sum(walls), "cpu": statistics.median(cpus), "n": len(walls)}
+
+
+def timed_pair(items: list, first: Callable[[Any], Any], second: Callable[[Any], Any]) -> tuple[dict, dict]:
+    """Two calls timed case by case in turn, so that a change in the machine's load falls on both alike;
+    which goes first alternates (the second call on a case runs warmer)."""
+    walls: tuple[list[float], list[float]] = ([], [])
+    cpus: tuple[list[float], list[float]] = ([], [])
+    for n, item in enumerate(items):
+        for i, call in ((0, first), (1, second)) if n % 2 == 0 else ((1, second), (0, first)):
+            start, cpu = time.perf_counter(), time.thread_time()
+            call(item)
+            walls[i].append(time.perf_counter() - start)
+            cpus[i].append(time.thread_time() - cpu)
+    out = []
+    for wall_times, cpu_times in zip(walls, cpus, strict=True):
+        wall_times.sort()
+        out.append({"median": statistics.median(wall_times), "rate": len(wall_times) / sum(wall_times),
+                    "p99": wall_times[min(len(wall_times) - 1, int(len(wall_times) * 0.99))],
+                    "cpu": statistics.median(cpu_times), "n": len(wall_times)})
+    return out[0], out[1]
+
+
+LABEL = 44
+
+
+def row(label: str, figures: list[dict[str, float]]) -> None:
+    """One measurement, one column group per engine: wall median, p99, cases/s, and the CPU median."""
+    cells = [f"{f['median'] * 1e6:7.1f} {f['p99'] * 1e6:7.1f} {f['rate']:7.0f} {f['cpu'] * 1e6:7.1f}"
+             for f in figures]
+    print(f"  {label:<{LABEL}}" + "   ".join(cells) + f"   (n={figures[0]['n']:,})")
+
+
+def header(engines: list[str]) -> None:
+    print(f"  {'':<{LABEL}}" + "   ".join(f"{name:^31}" for name in engines))
+    print(f"  {'(us per case; cases per second)':<{LABEL}}" + "   ".join(
+        f"{'median':>7} {'p99':>7} {'cases/s':>7} {'CPU':>7}" for _ in engines))
 
 
 def wall(command: list[str], runs: int) -> tuple[float, float]:
@@ -280,6 +316,19 @@ def wall(command: list[str], runs: int) -> tuple[float, float]:
     return statistics.median(walls), statistics.median(cpus)
 
 
+def memory(advisor, parsed: list, total: int) -> str:
+    """RSS before and after `total` cases through one engine, garbage collected every 1,000."""
+    gc.collect()
+    before, start = rss_mb(), time.perf_counter()
+    for i in range(total):
+        c = parsed[i % len(parsed)]
+        advisor.engine.evaluate(dict(c.facts), set(c.absent))
+        if i % 1000 == 999:
+            gc.collect()
+    elapsed = time.perf_counter() - start
+    return f"RSS {before:.1f} MB before, {rss_mb():.1f} MB after ({elapsed:.1f} s, {total / elapsed:,.0f} cases/s)"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--core", type=int, default=0, help="the one CPU core to run on")
@@ -290,13 +339,23 @@ def main() -> None:
     os.sched_setaffinity(0, {args.core})
 
     from clonus.engine.decide.advisor import Advisor
+    from clonus.engine.decide.backend import usable_engines
     from clonus.engine.intake.case import parse_case, read_case_text
     from clonus.engine.knowledge.load import load_kb
 
     kb = load_kb()
-    advisor = Advisor(kb)
+    names = list(usable_engines())
+    builds: dict[str, float] = {}
+    advisors = {}
+    for name in names:
+        start = time.perf_counter()
+        advisors[name] = Advisor(kb, engine=name)
+        builds[name] = time.perf_counter() - start
+    engines = [f"{name} {advisors[name].backend.version()}" for name in names]
     print(f"clonus benchmark: Python {sys.version.split()[0]}, core {args.core}, KB {kb.version} "
-          f"({len(advisor.plan.rules)} rules, {len(advisor.engine._compiled.definition)} durable rules)")
+          f"({len(advisors[names[0]].plan.rules)} rules); engines: {', '.join(engines)}")
+    print("  engine build (compile + load the KB): " +
+          ", ".join(f"{name} {builds[name] * 1e3:.1f} ms" for name in names))
 
     examples = [read_case_text(p.read_text(encoding="utf-8"), p.name)
                 for p in sorted((REPO / "examples").glob("*.yaml"))]
@@ -306,42 +365,50 @@ def main() -> None:
     cases = [generated_case(rng, frequencies) for _ in range(args.cases)]
     parsed = [parse_case(kb, c) for c in cases]
     plain = [dict(c.facts) for c in parsed]
-    for c in parsed[:5000] * 2:  # warm-up: the first thousands of cases grow the heap and run slower
-        advisor.engine.evaluate(c.facts, c.absent)
+    for advisor in advisors.values():
+        for c in parsed[:5000] * 2:  # warm-up: the first thousands of cases grow the heap and run slower
+            advisor.engine.evaluate(c.facts, c.absent)
+
+    def each(call: Callable[[Any], Callable[[Any], Any]], items: list, repeat: int = 1) -> list[dict[str, float]]:
+        return [timed(items, call(advisors[name]), repeat) for name in names]
 
     print(f"\nexamples/*.yaml ({len(examples)} files, each 200 times)")
-    per_case("advise (intake + engine + result + checks)", examples, advisor.advise, repeat=200)
-    per_case("engine evaluation only", parsed_examples, lambda c: advisor.engine.evaluate(c.facts, c.absent), 200)
+    header(engines)
+    row("advise (intake + engine + result + checks)", each(lambda a: a.advise, examples, 200))
+    row("engine evaluation only", each(lambda a: lambda c: a.engine.evaluate(c.facts, c.absent),
+                                       parsed_examples, 200))
 
     print(f"\n{args.cases:,} generated valid cases")
-    per_case("advise (intake + engine + result + checks)", cases, advisor.advise)
-    per_case("engine evaluation only", parsed, lambda c: advisor.engine.evaluate(c.facts, c.absent))
-    per_case("FLOOR: plain-Python decisions (not the product)", plain, floor_decide)
-    agree = sum(floor_decide(f) == set(advisor.advise_case(c).codes()) for f, c in zip(plain, parsed, strict=True))
-    print(f"  floor agrees with the engine's codes on {agree:,} of {len(parsed):,} cases")
+    header(engines)
+    row("advise (intake + engine + result + checks)", each(lambda a: a.advise, cases))
+    pairs = [timed_pair(parsed, lambda c, a=advisors[name]: a.engine.evaluate(c.facts, c.absent),
+                        lambda c, a=advisors[name]: a.engine.raw.evaluate(c.facts, c.absent)) for name in names]
+    row("engine evaluation only", [ordered for ordered, _ in pairs])
+    row("  of which the engine alone (raw order)", [raw for _, raw in pairs])
+    floor = timed(plain, floor_decide)
+    print(f"  {'FLOOR: plain-Python decisions':<{LABEL}}{floor['median'] * 1e6:7.1f} {floor['p99'] * 1e6:7.1f} "
+          f"{floor['rate']:7.0f} {floor['cpu'] * 1e6:7.1f}   (not the product; the same for every engine)")
+    for name in names:
+        agree = sum(floor_decide(f) == set(advisors[name].advise_case(c).codes())
+                    for f, c in zip(plain, parsed, strict=True))
+        print(f"  floor agrees with {name}'s codes on {agree:,} of {len(parsed):,} cases")
 
-    gc.collect()
-    before, start = rss_mb(), time.perf_counter()
-    for i in range(args.long):
-        c = parsed[i % len(parsed)]
-        advisor.engine.evaluate(dict(c.facts), set(c.absent))
-        if i % 1000 == 999:
-            gc.collect()
-    elapsed = time.perf_counter() - start
-    print(f"\nmemory over {args.long:,} cases (one engine, gc every 1,000): RSS {before:.1f} MB before, "
-          f"{rss_mb():.1f} MB after ({elapsed:.1f} s, {args.long / elapsed:,.0f} cases/s)")
-    advisor.close()
+    print(f"\nmemory over {args.long:,} cases (one engine each, gc every 1,000)")
+    for name in names:
+        print(f"  {name:<8} {memory(advisors[name], parsed, args.long)}")
+    for advisor in advisors.values():
+        advisor.close()
 
     clonus = shutil.which("clonus", path=str(Path(sys.executable).parent)) or shutil.which("clonus")
     if clonus is None:
         print("\n(clonus command not found: CLI timings skipped)")
         return
     print(f"\nCLI wall time, median of {args.runs} runs ({clonus})")
-    for label, command in (
-            ("clonus advise examples/01-reference.yaml", [clonus, "advise", "examples/01-reference.yaml"]),
-            ("clonus --help", [clonus, "--help"])):
+    commands = [(f"clonus advise examples/01-reference.yaml --engine {name}",
+                 [clonus, "advise", "examples/01-reference.yaml", "--engine", name]) for name in names]
+    for label, command in (*commands, ("clonus --help", [clonus, "--help"])):
         seconds, cpu = wall(command, args.runs)
-        print(f"  {label:<42} {seconds:.3f} s  (CPU {cpu:.3f} s)")
+        print(f"  {label:<60} {seconds:.3f} s  (CPU {cpu:.3f} s)")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ KbDir = Annotated[Path | None, typer.Option(
     help="Knowledge-base folder (default: the shipped KB; also $CLONUS_KB).")]
 EngineName = Annotated[str | None, typer.Option(
     "--engine", metavar="NAME", show_default=False,
-    help="Rule engine to run the KB on: durable (durable_rules; the default where it imports).")]
+    help="Rule engine to run the KB on: durable (durable_rules, the default where it imports: Python 3.11 and "
+         "3.12) or clips (CLIPS through clipspy, the default elsewhere). Both give the same answer.")]
 ProfileName = Annotated[str | None, typer.Option(
     "--profile", metavar="NAME", envvar="CLONUS_PROFILE", show_default=False,
     help="Jurisdiction profile the KB is bound to: us (FDA labels, the default) or uk (BNF); `clonus kb` "

@@ -143,6 +143,10 @@ REFUSED = [
     ("words-list-of-numbers", "patient", "other_medications", [1, 2],
      "'[1, 2]' is not accepted; expected a list of words, e.g. [ciprofloxacin, omeprazole]"),
     ("text-number", "patient", "condition", 5, "5 is not accepted; expected a word or short text"),
+    ("text-nul", "medication", "drug", "baclofen\x00x",
+     "'baclofen\\x00x' is not accepted; expected a word or short text without control characters"),
+    ("words-control", "response", "side_effects", ["sedation\x1b"],
+     "'[\"sedation\\\\u001b\"]' is not accepted; expected a list of words without control characters"),
 ]
 
 

@@ -109,6 +109,18 @@ def test_regression_wrongly_shaped_value_is_a_problem_not_a_crash(kb_dir, file, 
     assert problems(kb_dir) == [f"kb/{file}:{line}: {message}"]
 
 
+def test_regression_a_derived_words_fact_is_refused(kb_dir):
+    """Bug: a derived fact of type words (a rule asserts one word) tested with has/lacks never fired on
+    durable_rules (neither `has` nor `lacks`), and CLIPS refused the compiled KB; now the loader refuses it."""
+    facts = kb_dir / "facts.yaml"
+    text = facts.read_text(encoding="utf-8")
+    facts.write_text(text + "  interactions:\n    type: words\n    origin: derived\n    label: interactions\n"
+                     "    description: drug interactions found\n", encoding="utf-8")
+    line = text.count("\n") + 2
+    assert problems(kb_dir) == [f"kb/facts.yaml:{line}: interactions.type: a derived fact holds the one value a "
+                                "rule asserts; words come from the case (use text or enum)"]
+
+
 # ---- the shipped KB --------------------------------------------------------------------------------
 
 def test_shipped_kb_loads_with_every_part(shipped_kb):

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from clonus.engine.decide.backend import Backend, Evaluation, default_engine, load_backend
+from clonus.engine.decide.backend import Backend, Evaluation, default_engine, load_backend, usable_engines
 from clonus.engine.decide.doseplan import DosePlan, make_dose_plan
 from clonus.engine.decide.evaluation import make_evaluation_plan
 from clonus.engine.decide.invariants import check_invariants
+from clonus.engine.decide.order import CanonicalEngine
 from clonus.engine.decide.precedence import ranked, suppressed
 from clonus.engine.decide.result import Answer, Recommendation, Result, TraceEntry
-from clonus.engine.errors import SafetyError
+from clonus.engine.errors import EngineUnavailable, SafetyError
 from clonus.engine.intake.case import Case, parse_case
 from clonus.engine.knowledge.load import default_kb_dir
 from clonus.engine.knowledge.load.invariants import safety_changes
@@ -23,14 +24,18 @@ SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
 
 class Advisor:
     """A KB compiled into a live engine (a backend: `engine` names it, default the first that runs
-    here). Use as a context manager, or call close()."""
+    here), whose evaluations come in the canonical order (decide/order.py), so that the answer is the
+    same on every engine. Use as a context manager, or call close()."""
 
     def __init__(self, kb: Kb, include_draft: bool = False, engine: str | Backend | None = None):
         self.kb = kb
         self.plan = make_evaluation_plan(kb, include_draft)
         self.backend = engine if engine is not None and not isinstance(engine, str) else \
             load_backend(engine or default_engine())
-        self.engine = self.backend.compile(self.plan)
+        unavailable = self.backend.available()
+        if unavailable is not None:
+            raise EngineUnavailable(self.backend.name, unavailable, usable_engines())
+        self.engine = CanonicalEngine(self.backend.compile(self.plan), self.plan)
         self.engine_name = {"name": self.backend.name, "version": self.backend.version()}
         self._code_order = {code: i for i, code in enumerate(kb.codes)}
         # what differs from the approved safety section shipped with clonus, said in every answer

@@ -22,6 +22,9 @@ from clonus.engine.knowledge.numbers import to_number
 from clonus.engine.suggest import did_you_mean
 
 _NUMBER_RE = re.compile(r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)\s*$")
+# Control characters in a word: never meant, and a NUL would cut the text short in a C engine (CLIPS
+# reads "baclofen\0x" as "baclofen").
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -182,11 +185,15 @@ def _normalise(kb: Kb, fact: FactDef, path: str, raw: Any) -> Any:
         items = [raw] if isinstance(raw, str) else raw
         if not isinstance(items, list) or not all(isinstance(i, str) and i.strip() for i in items):
             raise CaseError(path, _short(raw), "a list of words, e.g. [ciprofloxacin, omeprazole]")
+        if any(_CONTROL_RE.search(i) for i in items):
+            raise CaseError(path, _short(raw), "a list of words without control characters")
         if fact.vocabulary == "medications":
             return tuple(dict.fromkeys(medication(kb, i) or written(kb, i) for i in items))
         return tuple(dict.fromkeys(_synonym(kb, fact, i.strip().lower().replace(" ", "_")) for i in items))
     if not isinstance(raw, str) or not raw.strip():
         raise CaseError(path, raw, "a word or short text")
+    if _CONTROL_RE.search(raw):
+        raise CaseError(path, raw, "a word or short text without control characters")
     if fact.vocabulary == "medications":
         return _medication(kb, fact, path, raw)
     if fact.vocabulary == "conditions":

@@ -18,21 +18,26 @@ _SPLIT_RE = re.compile(r"[^\w./µ]+")
 MAX_TEXT = 200  # a medication or condition is a short phrase; longer text is not matched word by word
 
 
-def words_of(kb: Kb, text: str) -> list[str]:
-    """The words of medication text that could name it: no strengths, no salts or forms."""
+def words_of(kb: Kb, text: str, keep_noise: bool = False) -> list[str]:
+    """The words of medication text that could name it: no strengths, no salts or forms (unless kept: a
+    name may hold one, "combined oral contraceptive")."""
     tokens = [t.strip(".") for t in _SPLIT_RE.split(text.lower()[:MAX_TEXT]) if t.strip(".")]
-    return [t for t in tokens if t not in kb.noise_words and not _STRENGTH_RE.match(t)]
+    return [t for t in tokens if (keep_noise or t not in kb.noise_words) and not _STRENGTH_RE.match(t)]
 
 
 def medication(kb: Kb, text: str) -> str | None:
-    """The ingredient a medication text names (a name, brand, misspelling or RxNorm code), or None."""
-    words = words_of(kb, text)
+    """The ingredient a medication text names (a name, brand, misspelling or RxNorm code), or None: the
+    longest run of words from the start that is a name, with the noise words first, then without them."""
     names = kb.medication_names
-    for end in range(len(words), 0, -1):
-        found = names.get("_".join(words[:end]))
-        if found is not None:
-            return found
-    return next((names[w] for w in words if w in names), None)
+    code = text.strip()
+    if code.isdigit() and code in names:  # an RxNorm code, which the strength filter would drop
+        return names[code]
+    for words in (words_of(kb, text, keep_noise=True), words_of(kb, text)):
+        for end in range(len(words), 0, -1):
+            found = names.get("_".join(words[:end]))
+            if found is not None:
+                return found
+    return next((names[w] for w in words_of(kb, text) if w in names), None)
 
 
 def written(kb: Kb, text: str) -> str:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from clonus.engine.decide.advisor import Advisor
+from clonus.engine.decide.backend import Backend
 from clonus.engine.decide.precedence import suppressed
 from clonus.engine.errors import CaseError, EngineError, SafetyError
 from clonus.engine.intake.case import Case, parse_case
@@ -69,7 +70,7 @@ def gap_population(kb: Kb) -> tuple[Atom, ...] | None:
 class _Runner:
     """Evaluates assignments of input facts with one Advisor (rebuilt only if the engine fails)."""
 
-    def __init__(self, kb: Kb, include_draft: bool, engine: str | None):
+    def __init__(self, kb: Kb, include_draft: bool, engine: str | Backend | None):
         self.kb, self.include_draft, self.engine = kb, include_draft, engine
         self.advisor = Advisor(kb, include_draft, engine)
         self.rules = {r.id: r for r in self.advisor.plan.rules}
@@ -112,7 +113,8 @@ def _pairs(kb: Kb, codes: frozenset[str]) -> list[tuple[str, str]]:
     return [(a, b) for a, b in kb.exclusions if a in codes and b in codes]
 
 
-def search(kb: Kb, include_draft: bool = False, engine: str | None = None) -> tuple[list[Hit], SearchStats]:
+def search(kb: Kb, include_draft: bool = False, engine: str | Backend | None = None
+           ) -> tuple[list[Hit], SearchStats]:
     """Run every question over one configuration of the KB (approved rules, or all with drafts)."""
     started = time.perf_counter()
     runner = _Runner(kb, include_draft, engine)

@@ -41,6 +41,9 @@ def load_facts(doc: Any, file: str, out: Collector) -> dict[str, FactDef]:
         if not isinstance(product_of, list):
             out.add(file, spec.line_of("product_of"), None, f"{name}.product_of", "is a list of facts")
             product_of = []
+        if origin == "derived" and ftype == "words":  # has/lacks would be a substring test, or never hold
+            out.add(file, spec.line_of("type"), None, f"{name}.type", "a derived fact holds the one value a rule "
+                    "asserts; words come from the case (use text or enum)")
         if origin == "input" and not any(spec.get(k) for k in ("case_field", "product_of", "classes_of")):
             out.add(file, line, None, name, "an input fact needs case_field (or product_of, or classes_of)")
         if spec.get("vocabulary") not in (None, *VOCABULARIES) or \
