@@ -153,6 +153,17 @@ def test_deck_with_a_case_lights_its_path_on_every_page(tmp_path):
     assert "highlighted: the case" in (folder / "01-overview.svg").read_text(encoding="utf-8")
 
 
+def test_deck_of_another_profile_keeps_the_floor_and_names_it(tmp_path):
+    """`--deck --profile uk`: the UK-bound KB's pages (its numbers make other labels), each still a slide."""
+    folder = tmp_path / "uk"
+    result = runner.invoke(app, ["graph", "--deck", str(folder), "--profile", "uk"])
+    assert result.exit_code == 0, result.stderr
+    assert _pages(folder)[0] == "01-overview"
+    for stem in _pages(folder):
+        svg = (folder / f"{stem}.svg").read_bytes()
+        assert b", profile uk, " in svg and smallest_text_px(svg) >= FLOOR_PX, stem
+
+
 # -- PDF and suffixes --------------------------------------------------------------------------------------
 
 def test_cli_pdf_is_a_real_pdf(tmp_path, shipped_kb):
