@@ -1,5 +1,6 @@
 """Pages that fit a slide: a deck page too big for FRAME_PX at FLOOR_PX is cut along the flow's decision
-trees into pieces, and the pieces are packed, in the flow's order, into as few slides as keep the floor.
+trees into pieces, and the pieces, taken in the flow's order, are packed first-fit (each onto the first
+slide it still fits on) into as few slides as keep the floor.
 Never shrunk: a piece that cannot be cut further and still does not fit stays one page, and its Fit says
 so (`clonus graph --deck` prints it).
 
@@ -43,14 +44,14 @@ def paginate(g: nx.DiGraph) -> list[tuple[nx.DiGraph, Drawn]]:
     if len(pieces) < 2:
         return [(g, whole)]
     pages: list[tuple[set[str], Drawn]] = []
-    for piece in pieces:
-        if pages:
-            joined = pages[-1][0] | piece
-            tried = _drawn_piece(g, joined)
+    for piece in pieces:  # first fit: onto the first page it still fits on, else a page of its own
+        for i, (nodes, _) in enumerate(pages):
+            tried = _drawn_piece(g, nodes | piece)
             if tried[1].fits:
-                pages[-1] = (joined, tried)
-                continue
-        pages.append((piece, _drawn_piece(g, piece)))
+                pages[i] = (nodes | piece, tried)
+                break
+        else:
+            pages.append((piece, _drawn_piece(g, piece)))
     return [(spliced(subgraph(g, nodes)), drawing) for nodes, drawing in pages]
 
 
