@@ -17,7 +17,8 @@ from typer.testing import CliRunner
 
 from clonus.cli.main import app
 from clonus.engine.graph import build_view
-from clonus.engine.graph.deck import build_deck
+from clonus.engine.graph.deck import build_deck, section_graph
+from clonus.engine.graph.export.dot import to_dot
 from clonus.engine.graph.export.formats import export
 from clonus.engine.knowledge.load import load_kb
 
@@ -143,6 +144,33 @@ def test_a_page_too_big_for_a_slide_is_split_never_shrunk(kb_copy):
         assert smallest_text_px(page.svg) >= FLOOR_PX, page.title
     boxes = {n for n, d in build_view(kb, "flow").nodes(data=True) if d["kind"] == "outcome"}
     assert boxes <= {n for p in pages for n in p.graph.nodes}
+
+
+def test_a_deck_page_keeps_no_branch_point_where_nothing_branches(shipped_kb):
+    """A page cut from the flow leaves branch points with one way in and one out: each is one edge there
+    (the flow keeps them), a rank less on the slide, and the edge still lit by the paths through it."""
+    flow = build_view(shipped_kb, "flow")
+    for section in shipped_kb.teaching.sections:
+        page = section_graph(flow, section.title)
+        assert page is not None, section.title
+        lone = [n for n, d in page.nodes(data=True)
+                if d["kind"] == "junction" and page.in_degree(n) == 1 and page.out_degree(n) == 1]
+        assert lone == [], section.title
+        assert all(d["paths"] for _, _, d in page.edges(data=True)), section.title
+
+
+def test_a_slides_question_note_is_beside_its_diamond(shipped_kb):
+    """Regression (KB 0.2.0): `escalation blocked?` is set by eight rules; its note inside the diamond made
+    the diamond taller than a slide. On a slide the note is a note of its own, on the diamond's rank."""
+    flow = build_view(shipped_kb, "flow")
+    page = section_graph(flow, shipped_kb.teaching.sections[1].title)
+    (node, data), *_ = [(n, d) for n, d in page.nodes(data=True) if d["kind"] == "question" and d["note"]]
+    dot = to_dot(page)
+    diamond = next(line for line in dot.splitlines() if line.startswith(f'  "{node}" ['))
+    assert "set by" not in diamond
+    assert f'{{ rank=same; "{node}"; "{node}#note"; }}' in dot
+    assert "set by" in next(line for line in dot.splitlines() if line.startswith(f'  "{node}#note" ['))
+    assert "set by" in next(line for line in to_dot(flow).splitlines() if line.startswith(f'  "{node}" ['))
 
 
 def test_deck_with_a_case_lights_its_path_on_every_page(tmp_path):
