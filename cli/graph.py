@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from .options import EngineName, IncludeDraft, KbDir, load_kb, read_case_data
+from .options import EngineName, IncludeDraft, KbDir, ProfileName, load_kb, read_case_data
 
 
 class View(str, Enum):
@@ -60,12 +60,14 @@ def graph(
              "(1920 x 1080), index.html to step through them and handout.pdf (--view does not apply; "
              "--case lights a case's path on every page).")] = None,
     kb: KbDir = None,
+    profile: ProfileName = None,
     include_draft: IncludeDraft = False,
     engine: EngineName = None,
 ) -> None:
     """Draw the knowledge base as a graph: DOT, Mermaid, GraphML, JSON, SVG, PNG, PDF or a self-contained HTML
     page (pan, zoom, click a node for its rule, rationale and sources; with --cases, a case explorer); or
-    with --deck, a deck of slides and a handout. Same KB, same bytes.
+    with --deck, a deck of slides and a handout. The KB is drawn bound to --profile (its numbers, and the
+    title names it). Same KB, same bytes.
 
     Exit codes: 0 written, 2 unusable request (unknown focus, category or suffix, bad case), 1 drawing failed.
     """
@@ -75,7 +77,7 @@ def graph(
         if output is not None or format is not None or cases or focus or category:
             raise GraphError("--deck DIR writes its own files, of the whole KB: give it without -o, --format, "
                              "--cases, --focus or --category")
-        _write_deck(deck, kb, case, include_draft, engine)
+        _write_deck(deck, load_kb(kb, profile), case, include_draft, engine)
         return
     fmt = _format(format, output)
     if cases and fmt != "html":
@@ -84,7 +86,7 @@ def graph(
         raise GraphError("give --case (one path, any format) or --cases (an explorer page), not both")
     if fmt in BINARY and output is None and sys.stdout.isatty():
         raise GraphError(f"{fmt.upper()} is binary: give -o FILE (or redirect standard output)")
-    knowledge = load_kb(kb)
+    knowledge = load_kb(kb, profile)
     g = _view(knowledge, view.value, case, focus, category, include_draft, engine)
     if cases:
         data = _explorer(knowledge, g, cases, include_draft, engine)
@@ -144,11 +146,10 @@ def _explorer(knowledge, g, paths: list[Path], include_draft: bool, engine: str 
         return explorer_html(knowledge, g, [(c.name, c.data) for c in named], advisor)
 
 
-def _write_deck(folder: Path, kb: Path | None, case: str | None, include_draft: bool, engine: str | None) -> None:
+def _write_deck(folder: Path, knowledge, case: str | None, include_draft: bool, engine: str | None) -> None:
     from clonus.engine.graph.deck import build_deck, deck_files
     from clonus.engine.graph.style import title
 
-    knowledge = load_kb(kb)
     pages = build_deck(knowledge, _trace(knowledge, case, include_draft, engine) if case is not None else None)
     files = deck_files(pages, title(pages[0].graph).split(",")[0] + ": the decision, slide by slide")
     try:

@@ -23,6 +23,7 @@ from clonus.engine.graph.export.dot import LEGEND_ID, svg_ids, to_dot
 from clonus.engine.graph.export.formats import FORMATS, PNG_DPI, export, flatten, to_mermaid
 from clonus.engine.graph.filters import overlay_case
 from clonus.engine.graph.style import FRAME_PX
+from clonus.engine.knowledge.load import load_kb
 
 from conftest import EXAMPLES, reference_case
 
@@ -234,7 +235,22 @@ def test_cli_case_focus_and_category(tmp_path):
     assert "rule:caution.respiratory" in ids and "rule:caution.pregnancy" not in ids
 
 
+def test_cli_draws_the_kb_bound_to_the_profile(shipped_kb):
+    """`clonus graph --profile uk` (or $CLONUS_PROFILE, as for advise) draws the UK-bound KB: its numbers in
+    the branches and its name in the title."""
+    uk = load_kb(profile="uk")
+    assert uk.profile.parameters["max_daily_mg"] != shipped_kb.profile.parameters["max_daily_mg"]
+    drawn = to_dot(build_view(uk, "overview"))
+    for args, env in ((["--profile", "uk"], {}), ([], {"CLONUS_PROFILE": "uk"})):
+        result = runner.invoke(app, ["graph", "--view", "overview", *args], env=env)
+        assert result.exit_code == 0, result.stderr
+        assert result.stdout == drawn
+    assert ", profile uk, overview" in drawn and f"< {uk.profile.parameters['max_daily_mg']}" in drawn
+    assert drawn != to_dot(build_view(shipped_kb, "overview"))
+
+
 @pytest.mark.parametrize("args,message", [
+    (["--profile", "eu"], "'eu' is not a profile of this KB; use one of uk, us"),
     (["--focus", "increase_baclofn"], "did you mean 'increase_baclofen'"),
     (["--category", "sefety"], "did you mean 'safety'"),
     (["--view", "both"], "Invalid value"),

@@ -59,6 +59,44 @@ def test_a_grouped_section_is_one_node_listing_each_rules_first_recommendation(s
         assert overview.has_node(f"group:{index}")
 
 
+def test_overview_draws_no_state_that_leads_to_no_box_of_a_shown_section(shipped_kb, overview, flow):
+    """Regression (KB 0.2.0): red-flag and CNS effects, and the reduction, were states leading only to
+    grouped or omitted sections: a dead end on the slide. They are folded into the groups they lead to."""
+    import networkx as nx
+
+    shown = {n for n, d in _boxes(overview).items() if not d["grouped"]}
+    states = [n for n, d in overview.nodes(data=True) if d["kind"] == "state"]
+    assert states and all(nx.descendants(overview, s) & shown for s in states)
+    folded = {n for n, d in flow.nodes(data=True) if d["kind"] == "state"} - set(states)
+    assert "state:red_flag_effects" in folded and "state:reducing" in folded
+    # where CNS effects were entered (from the case), the grouped node they led to is reached instead, and
+    # lit when the rule that starts from them fires
+    (toxicity,) = [r.id for r in shipped_kb.rules
+                   if any(a.fact == "cns_effects" for alt in r.alternatives for a in alt)]
+    assert f"{toxicity}#0" in overview.edges["start", "group:0"]["paths"]
+
+
+def test_overview_edges_say_what_holds_on_every_path_along_them(shipped_kb, overview):
+    g = overview
+    fallback = [n for n, d in _boxes(g).items() if "next.if-escalation-fails.oral-agents" in d["rules"]]
+    (box,) = fallback
+    assert len(g.nodes[box]["rules"]) == 4  # one box for the four wordings of the fallback
+    edge = g.edges["state:escalating", box]
+    assert (edge["relation"], edge["label"]) == ("if", "")  # their contraindications share nothing
+    assert edge["condition"].count(" or ") == 3  # the data keeps every alternative
+    (hold,) = [n for n, d in _boxes(g).items() if "baclofen.hold.intolerable-side-effects" in d["rules"]]
+    assert g.edges["state:adult_on_oral_baclofen", hold]["label"] == \
+        "if intolerable side effects or red-flag adverse effects"  # one condition each: both are said
+
+
+def test_overview_words_the_dose_band_by_its_range(shipped_kb, overview):
+    """The plausibility bound every band shares (doses per day) tells no branch apart and is left out."""
+    below = [d["label"] for _, _, d in overview.edges(data=True) if d["label"].startswith("below max (")]
+    assert below
+    limit = next(a for a in shipped_kb.rule("baclofen.dose.below-max").alternatives[0] if a.op == "<")
+    assert all(f"< {limit.value} mg/day)" in label and "doses per day" not in label for label in below)
+
+
 def test_overview_follows_a_new_precaution_without_any_code_change(kb_copy):
     path = kb_copy / "rules" / "precautions.yaml"
     path.write_text(path.read_text(encoding="utf-8") + """
@@ -92,10 +130,11 @@ def test_the_reference_case_lights_the_increase_on_the_overview(advisor, overvie
 def test_every_picture_says_its_kb_version_and_profile(shipped_kb, overview):
     from clonus.engine.graph.style import title
 
-    assert title(overview).startswith(f"{shipped_kb.name} {shipped_kb.version}, overview")
-    profiled = overview.copy()
-    profiled.graph["profile"] = "uk"
-    assert title(profiled).startswith(f"{shipped_kb.name} {shipped_kb.version}, profile uk, overview")
+    us = f"{shipped_kb.name} {shipped_kb.version}, profile {shipped_kb.profile.name}, overview"
+    assert title(overview).startswith(us)
+    uk = load_kb(profile="uk")
+    for view in ("rules", "flow", "overview"):
+        assert title(build_view(uk, view)).startswith(f"{uk.name} {uk.version}, profile uk, {view}")
 
 
 def test_a_kb_without_teaching_yaml_gets_a_section_per_category(kb_copy):
@@ -113,6 +152,12 @@ def test_a_kb_without_teaching_yaml_gets_a_section_per_category(kb_copy):
     (("overview: omitted", "overview: hidden"), "'hidden' is not one of shown, grouped, omitted"),
     (("questions: [relief,", "questions: [releif,"), "unknown fact 'releif' (did you mean 'relief'?)"),
     (("\nsections:\n", "\nsection:\n"), "section: unknown field (did you mean 'sections'?)"),
+    (("codes: [refer_pump_catheter_assessment]", "codes: [refer_pump_catheter_assesment]"),
+     "unknown code 'refer_pump_catheter_assesment' (did you mean 'refer_pump_catheter_assessment'?)"),
+    (("codes: [refer_pump_catheter_assessment]", "codes: [refer_pump_catheter_assessment, use_lowest_effective_dose]"),
+     "'use_lowest_effective_dose' is already in section 'Scope and safety'"),
+    (("codes: [refer_pump_catheter_assessment]", "codes: refer_pump_catheter_assessment"),
+     "sections.codes: a list of code names"),
 ])
 def test_teaching_yaml_problems_are_load_errors_with_their_line(kb_copy, change, message):
     path = kb_copy / "teaching.yaml"
@@ -124,6 +169,25 @@ def test_teaching_yaml_problems_are_load_errors_with_their_line(kb_copy, change,
     problems = [str(p) for p in caught.value.problems]
     assert any(message in p and "teaching.yaml:" in p for p in problems), problems
     assert all(p.split(":")[1].isdigit() and int(p.split(":")[1]) > 0 for p in problems), problems
+
+
+def test_a_section_listing_a_code_takes_its_rules_whatever_their_category(kb_copy, shipped_kb):
+    """teaching.yaml can move a code out of its category's section: its rules are drawn there (here on the
+    omitted Monitoring page, so no longer in the overview's precautions)."""
+    rule = shipped_kb.rule("caution.epilepsy")
+    code = rule.recommends[0].code
+    sections = shipped_kb.teaching.sections
+    assert sections[section_index(shipped_kb, rule)].overview == "grouped"
+    path = kb_copy / "teaching.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert "codes: [use_lowest_effective_dose]" in text
+    path.write_text(text.replace("codes: [use_lowest_effective_dose]", f"codes: [use_lowest_effective_dose, {code}]"),
+                    encoding="utf-8")
+    kb = load_kb(kb_copy)
+    moved = kb.teaching.sections[section_index(kb, kb.rule(rule.id))]
+    assert code in moved.codes and moved.overview == "omitted"
+    assert not any(rule.id in d["rules"] for d in _boxes(build_view(kb, "overview")).values())
+    assert any(rule.id in d["rules"] for d in _boxes(build_view(shipped_kb, "overview")).values())
 
 
 def test_teaching_yaml_is_not_part_of_the_digest(kb_copy, shipped_kb):

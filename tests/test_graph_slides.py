@@ -17,7 +17,8 @@ from typer.testing import CliRunner
 
 from clonus.cli.main import app
 from clonus.engine.graph import build_view
-from clonus.engine.graph.deck import build_deck
+from clonus.engine.graph.deck import build_deck, section_graph
+from clonus.engine.graph.export.dot import to_dot
 from clonus.engine.graph.export.formats import export
 from clonus.engine.knowledge.load import load_kb
 
@@ -145,12 +146,50 @@ def test_a_page_too_big_for_a_slide_is_split_never_shrunk(kb_copy):
     assert boxes <= {n for p in pages for n in p.graph.nodes}
 
 
+def test_a_deck_page_keeps_no_branch_point_where_nothing_branches(shipped_kb):
+    """A page cut from the flow leaves branch points with one way in and one out: each is one edge there
+    (the flow keeps them), a rank less on the slide, and the edge still lit by the paths through it."""
+    flow = build_view(shipped_kb, "flow")
+    for section in shipped_kb.teaching.sections:
+        page = section_graph(flow, section.title)
+        assert page is not None, section.title
+        lone = [n for n, d in page.nodes(data=True)
+                if d["kind"] == "junction" and page.in_degree(n) == 1 and page.out_degree(n) == 1]
+        assert lone == [], section.title
+        assert all(d["paths"] for _, _, d in page.edges(data=True)), section.title
+
+
+def test_a_slides_question_note_is_beside_its_diamond(shipped_kb):
+    """Regression (KB 0.2.0): `escalation blocked?` is set by eight rules; its note inside the diamond made
+    the diamond taller than a slide. On a slide the note is a note of its own, on the diamond's rank."""
+    flow = build_view(shipped_kb, "flow")
+    page = section_graph(flow, shipped_kb.teaching.sections[1].title)
+    (node, data), *_ = [(n, d) for n, d in page.nodes(data=True) if d["kind"] == "question" and d["note"]]
+    dot = to_dot(page)
+    diamond = next(line for line in dot.splitlines() if line.startswith(f'  "{node}" ['))
+    assert "set by" not in diamond
+    assert f'{{ rank=same; "{node}"; "{node}#note"; }}' in dot
+    assert "set by" in next(line for line in dot.splitlines() if line.startswith(f'  "{node}#note" ['))
+    assert "set by" in next(line for line in to_dot(flow).splitlines() if line.startswith(f'  "{node}" ['))
+
+
 def test_deck_with_a_case_lights_its_path_on_every_page(tmp_path):
     folder = tmp_path / "deck"
     case = Path(__file__).resolve().parent.parent / "examples" / "01-reference.yaml"
     result = runner.invoke(app, ["graph", "--deck", str(folder), "--case", str(case)])
     assert result.exit_code == 0, result.stderr
     assert "highlighted: the case" in (folder / "01-overview.svg").read_text(encoding="utf-8")
+
+
+def test_deck_of_another_profile_keeps_the_floor_and_names_it(tmp_path):
+    """`--deck --profile uk`: the UK-bound KB's pages (its numbers make other labels), each still a slide."""
+    folder = tmp_path / "uk"
+    result = runner.invoke(app, ["graph", "--deck", str(folder), "--profile", "uk"])
+    assert result.exit_code == 0, result.stderr
+    assert _pages(folder)[0] == "01-overview"
+    for stem in _pages(folder):
+        svg = (folder / f"{stem}.svg").read_bytes()
+        assert b", profile uk, " in svg and smallest_text_px(svg) >= FLOOR_PX, stem
 
 
 # -- PDF and suffixes --------------------------------------------------------------------------------------

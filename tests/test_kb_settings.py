@@ -71,7 +71,7 @@ def test_a_kb_without_its_vocabulary_is_a_load_error_not_a_weaker_check(kb_copy)
 def test_renaming_the_escalation_category_keeps_the_invariant_on(kb_copy):
     """Renamed in codes.yaml and in the vocabulary together, the category still blocks dosing advice with a
     scope code: the invariant follows the KB's words."""
-    for name in ("codes.yaml", "kb.yaml"):
+    for name in ("codes.yaml", "kb.yaml", "teaching.yaml"):
         path = kb_copy / name
         text = path.read_text(encoding="utf-8")
         path.write_text(text.replace("  escalation:\n", "  dose_increase:\n")
@@ -79,7 +79,9 @@ def test_renaming_the_escalation_category_keeps_the_invariant_on(kb_copy):
                         .replace("categories: [scope, non_escalation, escalation]",
                                  "categories: [scope, non_escalation, dose_increase]")
                         .replace("[scope, escalation, non_escalation, next_step]",
-                                 "[scope, dose_increase, non_escalation, next_step]"), encoding="utf-8")
+                                 "[scope, dose_increase, non_escalation, next_step]")
+                        .replace("categories: [escalation, non_escalation]",
+                                 "categories: [dose_increase, non_escalation]"), encoding="utf-8")
     kb = load_kb(kb_copy)
     assert kb.vocabulary.escalation_category == "dose_increase"
     with Advisor(kb) as advisor:

@@ -15,16 +15,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from clonus.engine.decide.result import TraceEntry
-from clonus.engine.graph.export.slide import Fit, measure
+from clonus.engine.graph.export.slide import Fit
 from clonus.engine.graph.filters import overlay_case, subgraph
 from clonus.engine.graph.flow import START
+from clonus.engine.graph.paging import ANCHORS, STEPS, paginate, spliced
 from clonus.engine.knowledge.model import Kb
 
 if TYPE_CHECKING:
     import networkx as nx
 
-_ANCHORS = ("start", "state")
-_STEPS = ("question", "junction")
 
 
 @dataclass(frozen=True)
@@ -69,11 +68,10 @@ def section_graph(flow: nx.DiGraph, section: str) -> nx.DiGraph | None:
         keep |= {v for _, v, d in flow.out_edges(box, data=True) if d["relation"] == "asserts"}
     for state in [n for n in keep if flow.nodes[n]["kind"] == "state"]:
         keep |= _ways_in(flow, state)
-    page = subgraph(flow, keep)
+    page = spliced(subgraph(flow, keep))
     page.graph.update(slide=True, page=section)
-    for node in keep - set(boxes):
-        data = page.nodes[node]
-        if data["kind"] == "outcome":  # a box of another section, shown as the way in: its first line only
+    for node, data in page.nodes(data=True):  # a box of another section, as the way in: its first line only
+        if data["kind"] == "outcome" and node not in boxes:
             data.update(context=True, summary=data["items"][:1])
     return page
 
@@ -84,9 +82,9 @@ def _back_to_anchor(g: nx.DiGraph, node: str) -> set[str]:
     todo = [node]
     while todo:
         for before in g.predecessors(todo.pop()):
-            if before not in seen and g.nodes[before]["kind"] in (*_ANCHORS, *_STEPS):
+            if before not in seen and g.nodes[before]["kind"] in (*ANCHORS, *STEPS):
                 seen.add(before)
-                if g.nodes[before]["kind"] in _STEPS:
+                if g.nodes[before]["kind"] in STEPS:
                     todo.append(before)
     return seen
 
@@ -97,7 +95,7 @@ def _ways_in(g: nx.DiGraph, state: str) -> set[str]:
     seen: set[str] = set()
     for before in g.predecessors(state):
         kind = g.nodes[before]["kind"]
-        if kind in _STEPS and not before.startswith(("q:start:", "j:start:")):
+        if kind in STEPS and not before.startswith(("q:start:", "j:start:")):
             seen |= {before} | {n for n in _back_to_anchor(g, before) if not n.startswith(("q:start:", "j:start:"))}
         elif kind in ("state", "outcome"):
             seen.add(before)
@@ -108,59 +106,13 @@ def _ways_in(g: nx.DiGraph, state: str) -> set[str]:
 # -- fitting ------------------------------------------------------------------------------------------------
 
 def _fitted(title: str, g: nx.DiGraph) -> list[tuple[str, nx.DiGraph, bytes, Fit]]:
-    """The page, or its pieces if it does not fit: its decision trees in halves, until each one fits."""
-    parts = _split(g)
+    """The page, or the pages it is cut into where it does not fit (paging.py), numbered `(i of n)`."""
+    parts = paginate(g)
     if len(parts) > 1:
-        for i, part in enumerate(parts, start=1):
+        for i, (part, _) in enumerate(parts, start=1):
             part.graph["page"] = f"{g.graph['page']} ({i} of {len(parts)})"
-        return [(f"{title} ({i} of {len(parts)})", part, *_drawn(part)) for i, part in enumerate(parts, start=1)]
-    return [(title, g, *_drawn(g))]
-
-
-def _drawn(g: nx.DiGraph) -> tuple[bytes, Fit]:
-    from clonus.engine.graph.export.dot import to_dot
-    from clonus.engine.graph.export.formats import render
-
-    svg = render(to_dot(g), "svg")
-    return svg, measure(svg)
-
-
-def _split(g: nx.DiGraph) -> list[nx.DiGraph]:
-    """Pieces of `g` that each fit, in the flow's order: whole if it fits, else its branches in two halves."""
-    if _drawn(g)[1].fits:
-        return [g]
-    units = _units(g)
-    if len(units) < 2:
-        return [g]  # one branch from one state: nothing left to split (the tests hold every page to the floor)
-    half = len(units) // 2
-    chunks = [_join(g, chunk) for chunk in (units[:half], units[half:])]
-    if any(chunk.number_of_nodes() == g.number_of_nodes() for chunk in chunks):
-        return [g]  # the branches share everything: splitting would not make it smaller
-    return [piece for chunk in chunks for piece in _split(chunk)]
-
-
-def _units(g: nx.DiGraph) -> list[set[str]]:
-    """The branches of a page: per state (and Start), each edge out of it with everything below it in the
-    same tree, the boxes it ends at and the states those lead to."""
-    units = []
-    for anchor in [n for n, d in g.nodes(data=True) if d["kind"] in _ANCHORS]:
-        for _, child in g.out_edges(anchor):
-            unit = {anchor, child}
-            todo = [child] if g.nodes[child]["kind"] in _STEPS else []
-            while todo:
-                for after in g.successors(todo.pop()):
-                    if after not in unit:
-                        unit.add(after)
-                        if g.nodes[after]["kind"] in _STEPS:
-                            todo.append(after)
-            for box in [n for n in unit if g.nodes[n]["kind"] == "outcome"]:
-                unit |= set(g.successors(box))
-            units.append(unit)
-    return units
-
-
-def _join(g: nx.DiGraph, units: list[set[str]]) -> nx.DiGraph:
-    return subgraph(g, set().union(*units))
+    return [(f"{title} ({i} of {len(parts)})" if len(parts) > 1 else title, part, *drawing)
+            for i, (part, drawing) in enumerate(parts, start=1)]
 
 
 def deck_files(pages: list[Page], title: str) -> dict[str, bytes]:

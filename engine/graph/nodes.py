@@ -40,9 +40,10 @@ def rule_attrs(kb: Kb, rule: Rule) -> dict[str, Any]:
 
 
 def section_index(kb: Kb, rule: Rule) -> int:
-    """The teaching section (teaching.yaml) a rule belongs to: that of its first recommendation's category."""
-    category = kb.codes[rule.recommends[0].code].category
-    return next(i for i, s in enumerate(kb.teaching.sections) if category in s.categories)
+    """The teaching section (teaching.yaml) a rule belongs to: the one listing its first recommendation's
+    code, else the one listing that code's category."""
+    code = kb.codes[rule.recommends[0].code]
+    return kb.teaching.sections.index(kb.teaching.section_of(code.category, code.code))
 
 
 def condition_text(rule: Rule) -> str:

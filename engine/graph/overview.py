@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING
 
 from clonus.engine.graph.flow import Emitter, Shape, decisions, grow_trees, place_all
 from clonus.engine.graph.nodes import graph_attrs, section_index
+from clonus.engine.knowledge.conditions import Atom
 from clonus.engine.knowledge.model import Kb, Rule
-from clonus.engine.knowledge.wording import branch_text
+from clonus.engine.knowledge.wording import branch_text, values_of
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -32,7 +33,7 @@ def build_overview(kb: Kb) -> nx.DiGraph:
     """The overview of a KB (see the module docstring)."""
     import networkx as nx
 
-    shape = Shape(kb)
+    shape = Shape.of(kb)
     placed = place_all(shape)
     deciding = decisions(kb, placed)
     wanted = kb.teaching.questions
@@ -43,6 +44,10 @@ def build_overview(kb: Kb) -> nx.DiGraph:
     g.graph.update(graph_attrs(kb, "overview"), slide=True, omitted=omitted)
     _Overview(kb, shape, g).emit(grow_trees(shape, placed, deciding))
     return g
+
+
+def _values(atoms: tuple[Atom, ...]) -> list:
+    return [v for a in atoms if a.op in ("==", "in") for v in values_of(a)]
 
 
 class _Overview(Emitter):
@@ -57,10 +62,29 @@ class _Overview(Emitter):
         super().emit(trees)
         for node, rules in self.members.items():
             self.g.nodes[node].update(self._box_attrs(node, [self.kb.rule(r) for r in rules]))
+        self._fold()
         self._prune()
         for node in [n for n, d in self.g.nodes(data=True) if d["kind"] in ("junction", "question")]:
             if self.g.in_degree(node) == 1 and self.g.out_degree(node) == 1:
                 self._splice(node)
+
+    def _fold(self) -> None:
+        """States from which no box of a shown section can be reached are not drawn: where such a state was
+        entered, a dashed edge goes to the grouped nodes it leads to (red-flag effects to the urgent
+        safety warnings), and what only it led to is on the deck's pages."""
+        import networkx as nx
+
+        kinds = self.g.nodes(data="kind")
+        boxes = {n for n, d in self.g.nodes(data=True) if kinds[n] == "outcome" and not d.get("grouped")}
+        folded = {n for n in self.g if kinds[n] == "state" and not nx.descendants(self.g, n) & boxes}
+        for state in sorted(folded, key=list(self.g).index):
+            chain = {state} | (nx.descendants(self.g, state) & folded)
+            into = [(u, d) for u, _, d in self.g.in_edges(state, data=True) if u not in folded]
+            for _, group, out in [e for e in self.g.out_edges(chain, data=True) if e[1].startswith("group:")]:
+                for u, data in into:  # lit when a rule of the group fired from there
+                    self._edge(u, group, relation="if", label="", condition=data["condition"],
+                               rules=out["rules"], paths=out["paths"])
+        self.g.remove_nodes_from(folded)
 
     def _prune(self) -> None:
         """Questions and branch points that lead nowhere once omitted sections are left out."""
@@ -92,48 +116,86 @@ class _Overview(Emitter):
         self.g.nodes[node]["note"] = ""
         return node
 
-    def _wording(self, atoms) -> str:
-        """As the flow's, but conditions on one number name their fact once: `>= N mg/day and < M mg/day`."""
+    def _branch(self, anchor: str, question, atoms: tuple[Atom, ...], point) -> dict:
+        """The flow's branch, worded for a slide: a derived value with its defining conditions, less those
+        every branch of the question shares (they tell no branch apart), where they are a range of one
+        number (`below max (>= 5 mg/day and < N mg/day)`); a branch of several values, or of a value
+        defined otherwise, by its values only (`at max or above max`)."""
+        edge = super()._branch(anchor, question, atoms, point)
+        fact = self.kb.facts[question.fact]
+        if fact.origin != "derived" or fact.type == "boolean":
+            return edge
+        defining = self._defining_atoms(question.fact, anchor)
+        drawn = [alt for branch_atoms, _ in question.branches.values() for value in _values(branch_atoms)
+                 for alt in defining.get(value, ())]
+        shared = frozenset(a for a in drawn[0] if all(a in alt for alt in drawn[1:])) if drawn else frozenset()
+        values = _values(atoms)
+        meaning = [wording for alt in defining.get(values[0], ()) if len(values) == 1
+                   if (wording := self._range(tuple(a for a in alt if a not in shared)))]
+        label = " and ".join(branch_text(fact, a) for a in atoms)
+        edge["label"] = label + (f" ({'; '.join(dict.fromkeys(meaning))})" if meaning else "")
+        return edge
+
+    def _range(self, atoms: tuple[Atom, ...]) -> str:
+        """Conditions that are all about one number, as a range the question names (`>= 5 mg/day and < N
+        mg/day`); nothing for others (at a glance, the band is its range; the deck's pages say the rest)."""
         facts = {a.fact for a in atoms}
-        if len(facts) == 1 and self.kb.facts[next(iter(facts))].type == "number":
-            fact = self.kb.facts[next(iter(facts))]
-            return " and ".join(branch_text(fact, a) for a in atoms)
-        return super()._wording(atoms)
+        if len(facts) != 1 or self.kb.facts[next(iter(facts))].type != "number":
+            return ""
+        fact = self.kb.facts[next(iter(facts))]
+        return " and ".join(branch_text(fact, a) for a in atoms)
 
     def _merged_leaves(self, point):
-        """The flow's leaves at one place, outcome boxes renamed to their overview node and merged."""
-        leaves = super()._merged_leaves(point)
-        rename = {t: t for t in leaves}
-        shown: dict[int, list[str]] = {}
-        for target in list(leaves):
-            if target.startswith("outcome:"):
-                rule = self.kb.rule(target.split(":", 1)[1])
-                index = section_index(self.kb, rule)
-                mode = self.kb.teaching.sections[index].overview
-                if mode == "omitted":
-                    del leaves[target]
-                elif mode == "grouped":
-                    rename[target] = f"group:{index}"
-                else:
-                    shown.setdefault(index, []).append(rule.id)
-        for ids in shown.values():
-            ordered = tuple(r.id for r in self.kb.rules if r.id in ids)
-            for rule_id in ordered:
-                rename[f"outcome:{rule_id}"] = self._box_id(ordered)
-        merged: dict[str, tuple[list[str], list[str], list[str]]] = {}
-        for target, (phrases, texts, keys) in leaves.items():
-            new = rename[target]
+        """The paths ending at one place, outcome boxes renamed to their overview node and merged. An edge
+        says what holds on every path along it: the conditions those paths share (the rest is on the deck's
+        page), or each path's one condition (`a or b`); none when one of them is unconditional."""
+        paths: dict[str, list[tuple[tuple[Atom, ...], str]]] = {}
+        rename = self._renamed([target for target, _, _ in point.leaves])
+        for target, conditions, key in point.leaves:
+            new = rename.get(target)
+            if new is None:
+                continue  # an omitted section
             if new.startswith(("outcome:", "group:")):
                 members = self.members.setdefault(new, [])
                 members.append(target.split(":", 1)[1])
                 self.members[new] = [r.id for r in self.kb.rules if r.id in members]
-            into = merged.setdefault(new, ([], [], []))
-            for phrase_, text in zip(phrases, texts, strict=True):
-                if phrase_ not in into[0]:
-                    into[0].append(phrase_)
-                    into[1].append(text)
-            into[2].extend(keys)
+            paths.setdefault(new, []).append((tuple(a for group in conditions for a in group), key))
+        merged: dict[str, tuple[list[str], list[str], list[str]]] = {}
+        for new, items in paths.items():
+            texts = list(dict.fromkeys(" and ".join(str(a) for a in atoms) for atoms, _ in items))
+            common = [a for a in items[0][0] if all(a in atoms for atoms, _ in items[1:])]
+            if any(not atoms for atoms, _ in items):
+                phrases = [""]
+            elif common:
+                phrases = [self._wording(tuple(common))]
+            elif all(len(atoms) == 1 for atoms, _ in items):  # `if intolerable side effects or red flags`
+                phrases = list(dict.fromkeys(self._wording(atoms) for atoms, _ in items))
+            else:
+                phrases = []
+            merged[new] = (phrases, texts, [key for _, key in items])
         return merged
+
+    def _renamed(self, targets: list[str]) -> dict[str, str]:
+        """Each target at one place as the overview draws it: a grouped section's node, one box for the
+        rules of a shown section (merged), the state itself; an omitted section's box is left out."""
+        rename: dict[str, str] = {}
+        shown: dict[int, list[str]] = {}
+        for target in dict.fromkeys(targets):
+            if not target.startswith("outcome:"):
+                rename[target] = target
+                continue
+            rule = self.kb.rule(target.split(":", 1)[1])
+            index = section_index(self.kb, rule)
+            mode = self.kb.teaching.sections[index].overview
+            if mode == "grouped":
+                rename[target] = f"group:{index}"
+            elif mode == "shown":
+                shown.setdefault(index, []).append(rule.id)
+        for ids in shown.values():
+            ordered = tuple(r.id for r in self.kb.rules if r.id in ids)
+            for rule_id in ordered:
+                rename[f"outcome:{rule_id}"] = self._box_id(ordered)
+        return rename
 
     def _box_id(self, rules: tuple[str, ...]) -> str:
         """`outcome:<rule>` for one rule (as in the flow), `outcome:<first rule>+<how many more>` for more."""

@@ -228,11 +228,13 @@ class Vocabulary:
 @dataclass(frozen=True)
 class Section:
     """One section of the teaching pictures (teaching.yaml): a page of the deck, and how the overview
-    draws it: `shown` (a box per place), `grouped` (one node listing its rules) or `omitted`."""
+    draws it: `shown` (a box per place), `grouped` (one node listing its rules) or `omitted`. A rule is
+    in the section that lists its first recommendation's code, else in the one listing its category."""
 
     title: str
     categories: tuple[str, ...]
     overview: str = "shown"
+    codes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -243,8 +245,10 @@ class Teaching:
     sections: tuple[Section, ...]
     questions: tuple[str, ...] | None = None
 
-    def section_of(self, category: str) -> Section:
-        return next(s for s in self.sections if category in s.categories)
+    def section_of(self, category: str, code: str | None = None) -> Section:
+        """The section of a recommendation: the one listing its code, else the one listing its category."""
+        return next((s for s in self.sections if code in s.codes), None) or \
+            next(s for s in self.sections if category in s.categories)
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from clonus.engine.graph.style import (
 
 LEGEND_ID = "clonus_legend"
 SUMMARY_WIDTH = 44
+NOTE_WRAP = 48  # characters a line of a slide's side note holds
 _EM = 0.48  # the width of an average character of Helvetica, in font sizes (to lay out a slide's title)
 EDGE_WRAP = {"rules": 26, "flow": 30, "overview": 40}  # characters a line of an edge label holds
 _LAYOUT = {
@@ -90,11 +91,14 @@ def to_dot(g) -> str:
            'margin="0.08,0.04"];',
            f'  edge [fontname="{FONT}", fontsize="{pt["edge"]}", color="#555555", fontcolor="#333333", '
            'arrowsize="0.7"];']
+    slide = bool(g.graph.get("slide"))
     for node, data in g.nodes(data=True):
-        style = _NODE_STYLES[data["kind"]](data, colours, pt)
+        style = _NODE_STYLES[data["kind"]](data if not slide else {**data, "note": ""}, colours, pt)
         if is_on(data):
             style.update(penwidth="3", color=ON)
         out.append(f"  {_q(node)} [{_attrs([*style.items(), ('id', ids[node]), *_data(data)])}];")
+        if slide and data.get("note"):
+            out.extend(_side_note(node, ids[node], data, pt))
     edges = edge_ids(g)
     for u, v, data in g.edges(data=True):
         style = _edge_style(view, data, g.nodes[u]["label"], pt)
@@ -157,6 +161,20 @@ def _question(data: dict, colours: dict, pt: dict[str, int]) -> dict[str, Any]:
     style = {"shape": "diamond", "style": "filled", "fillcolor": "white", "margin": "0.02,0.02",
              "label": Html(label), "tooltip": data["text"]}
     return _dimmed(style, data)
+
+
+def _side_note(node: str, node_id: str, data: dict, pt: dict[str, int]) -> list[str]:
+    """A slide's question note (`set by: ...`) as a note beside its diamond, on the same rank and tied to it
+    by a dotted line: inside the diamond it would make the diamond grow in both directions."""
+    note = f"{node}#note"
+    text = "<BR ALIGN=\"LEFT\"/>".join(html.escape(t) for t in wrap(data["note"], NOTE_WRAP)) + '<BR ALIGN="LEFT"/>'
+    ink = DIM_INK if is_dim(data) else INK
+    style = {"shape": "note", "style": "filled", "fillcolor": "white", "color": DIM_LINE if is_dim(data) else INK,
+             "label": Html(f'<FONT POINT-SIZE="{pt["detail"]}" COLOR="{ink}">{text}</FONT>'), "id": f"{node_id}_note"}
+    tie = {"style": "dotted", "arrowhead": "none", "weight": "10", "id": f"{node_id}_note_tie"}
+    return [f"  {_q(note)} [{_attrs(style.items())}];",
+            f"  {{ rank=same; {_q(node)}; {_q(note)}; }}",
+            f"  {_q(node)} -> {_q(note)} [{_attrs(tie.items())}];"]
 
 
 def _junction(data: dict, colours: dict, pt: dict[str, int]) -> dict[str, Any]:

@@ -103,7 +103,7 @@ def render(dot: str, fmt: str, dpi: float | None = PNG_DPI) -> bytes:
 
 
 def scalable(svg: bytes) -> bytes:
-    """The SVG sized by the window it opens in: width and height 100 % of it, the drawing fitted by its
+    """The SVG sized by the window it opens in: width and height 100% of it, the drawing fitted by its
     viewBox (Graphviz writes its size in points, so a browser showed only the top-left corner)."""
     return re.sub(rb'<svg width="[^"]*" height="[^"]*"', b'<svg width="100%" height="100%" '
                   b'preserveAspectRatio="xMidYMid meet"', svg, count=1)

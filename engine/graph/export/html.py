@@ -94,9 +94,9 @@ _TEMPLATE = """<!DOCTYPE html>
   #case-panel { border-bottom: 1px solid #ccc; padding-bottom: 8px; margin-bottom: 8px; }
   #case-panel table { border-collapse: collapse; font-size: 13px; width: 100%; }
   #case-panel td { border-top: 1px solid #ddd; padding: 3px 4px; vertical-align: top; }
-  #case-panel pre { white-space: pre-wrap; font: 12px/1.4 Menlo, Consolas, monospace; background: #fff;
-    border: 1px solid #ddd; padding: 6px; }
-  aside.wide { width: 520px; }
+  #case-panel pre { white-space: pre; overflow-x: auto; font: 11px/1.4 Menlo, Consolas, monospace;
+    background: #fff; border: 1px solid #ddd; padding: 6px; }
+  aside.wide { width: 600px; }
 </style>
 </head>
 <body>

@@ -50,7 +50,7 @@ def framed_png(render, dot: str) -> bytes:
 
     fit = measure(render(dot, "svg", None))
     frame_per_unit = min(FRAME_PX[0] / fit.width, FRAME_PX[1] / fit.height)
-    dpi = math.floor(72 * frame_per_unit * 100) / 100  # rounded down: never a pixel over the frame
+    dpi = math.floor(72 * frame_per_unit * 1e2) / 1e2  # rounded down to 0.01: never a pixel over the frame
     drawn = Image.open(io.BytesIO(render(dot, "png", dpi))).convert("RGBA")
     if drawn.width > FRAME_PX[0] or drawn.height > FRAME_PX[1]:
         drawn.thumbnail(FRAME_PX)

@@ -14,7 +14,7 @@ from types import MappingProxyType
 from typing import Any
 
 from clonus.engine.errors import KbError, Problem
-from clonus.engine.knowledge.model import FactDef, Kb, Rule, RuleTest, Teaching
+from clonus.engine.knowledge.model import CodeDef, FactDef, Kb, Rule, RuleTest, Teaching
 
 from .codes import load_codes, load_sources
 from .common import Collector, display, mapping, unknown_keys
@@ -86,7 +86,7 @@ def load_kb(root: Path | str | None = None, profile: str | None = None) -> Kb:
     medications = load_medications(doc("medications.yaml"), name["medications.yaml"], out)
     conditions = load_conditions(doc("conditions.yaml"), name["conditions.yaml"], out)
     noise = load_noise_words(doc("notations.yaml"), name["notations.yaml"], out)
-    teaching = _teaching(root, facts, categories, out)
+    teaching = _teaching(root, facts, codes, categories, out)
     if out.problems:
         raise KbError(out.problems)
     return Kb(
@@ -116,7 +116,8 @@ def _declared_ids(docs: dict[str, Any], rule_files: list[Path]) -> set[str]:
     return ids
 
 
-def _teaching(root: Path, facts: dict[str, FactDef], categories: list[str], out: Collector) -> Teaching:
+def _teaching(root: Path, facts: dict[str, FactDef], codes: dict[str, CodeDef], categories: list[str],
+              out: Collector) -> Teaching:
     """teaching.yaml when the KB has one, else one section per category (see load/teaching.py)."""
     path = root / "teaching.yaml"
     if not path.is_file():
@@ -126,7 +127,7 @@ def _teaching(root: Path, facts: dict[str, FactDef], categories: list[str], out:
     except KbError as exc:
         out.problems.extend(exc.problems)
         return default_teaching(categories)
-    return load_teaching(doc, display(path), facts, categories, out)
+    return load_teaching(doc, display(path), facts, codes, categories, out)
 
 
 def _read_all(root: Path, paths: list[Path], out: Collector) -> tuple[dict[str, Any], str]:

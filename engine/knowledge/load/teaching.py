@@ -6,9 +6,13 @@ questions. Presentation only: no rule reads it, so it is not part of the KB's di
         categories: [caution]       # every category of codes.yaml in exactly one section
         overview: grouped           # the overview draws it as one node; omitted: only its own page;
                                     # shown (the default): a box per place
+      - title: Cautions with the alternatives
+        codes: [avoid_tizanidine]   # these codes' rules, whatever their category (at most one section
+        overview: omitted           # lists a code)
     overview:
       questions: [relief]           # the facts the overview asks about (default: every decision)
 
+A rule is in the section listing its first recommendation's code, else in the one listing its category.
 A KB without the file gets one section per category, each shown, and an overview that asks every
 question the flow asks.
 """
@@ -17,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from clonus.engine.knowledge.model import FactDef, Section, Teaching
+from clonus.engine.knowledge.model import CodeDef, FactDef, Section, Teaching
 from clonus.engine.suggest import did_you_mean
 
 from .common import Collector, mapping, unknown_keys
@@ -31,12 +35,12 @@ def default_teaching(categories: list[str]) -> Teaching:
     return Teaching(tuple(Section(c.replace("_", " ").capitalize(), (c,), "shown") for c in categories))
 
 
-def load_teaching(doc: Any, file: str, facts: dict[str, FactDef], categories: list[str],
-                  out: Collector) -> Teaching:
+def load_teaching(doc: Any, file: str, facts: dict[str, FactDef], codes: dict[str, CodeDef],
+                  categories: list[str], out: Collector) -> Teaching:
     """The teaching sections and overview questions; every problem is collected, none is silent."""
     top = mapping(doc, file, out)
     unknown_keys(top, ("sections", "overview"), file, None, out)
-    sections = _sections(top, file, categories, out)
+    sections = _sections(top, file, codes, categories, out)
     overview = top.get("overview")
     if overview is None:
         return Teaching(sections)
@@ -47,41 +51,57 @@ def load_teaching(doc: Any, file: str, facts: dict[str, FactDef], categories: li
     return Teaching(sections, _questions(overview, file, facts, out))
 
 
-def _sections(top: LineDict, file: str, categories: list[str], out: Collector) -> tuple[Section, ...]:
+def _sections(top: LineDict, file: str, codes: dict[str, CodeDef], categories: list[str],
+              out: Collector) -> tuple[Section, ...]:
     items = top.get("sections")
     if not isinstance(items, LineList) or not items:
         out.add(file, top.line_of("sections"), None, "sections", "a list of {title, categories} is required")
         return default_teaching(categories).sections
     sections: list[Section] = []
-    placed: dict[str, str] = {}
+    placed: dict[str, str] = {}  # "category:<name>" or "code:<name>" -> the section listing it
     for i, item in enumerate(items):
         line = items.line_of(i)
         if not isinstance(item, LineDict) or not isinstance(item.get("title"), str):
             out.add(file, line, None, "sections", "each section is a mapping with a title and categories")
             continue
-        unknown_keys(item, ("title", "categories", "overview"), file, None, out, "sections.")
+        unknown_keys(item, ("title", "categories", "codes", "overview"), file, None, out, "sections.")
         mode = item.get("overview", "shown")
         if mode not in OVERVIEW_MODES:
             out.add(file, item.line_of("overview"), None, "sections.overview",
                     f"{mode!r} is not one of {', '.join(OVERVIEW_MODES)}")
-        wanted = item.get("categories")
-        if not isinstance(wanted, LineList) or not wanted:
-            out.add(file, item.line_of("categories"), None, "sections.categories", "a list of code categories")
+        wanted = _names(item, "categories", categories, "category", placed, file, out)
+        listed = _names(item, "codes", codes, "code", placed, file, out)
+        if wanted is None or listed is None:
             continue
-        for j, category in enumerate(wanted):
-            if category not in categories:
-                out.add(file, wanted.line_of(j), None, "sections.categories",
-                        f"unknown category {category!r}{did_you_mean(str(category), categories)}")
-            elif category in placed:
-                out.add(file, wanted.line_of(j), None, "sections.categories",
-                        f"{category!r} is already in section {placed[category]!r}")
-            placed.setdefault(str(category), item["title"])
-        sections.append(Section(item["title"], tuple(str(c) for c in wanted), str(mode)))
+        if not wanted and not listed:
+            out.add(file, line, None, "sections.categories", "a list of code categories (or of codes) is required")
+            continue
+        sections.append(Section(item["title"], wanted, str(mode), listed))
     for category in categories:
-        if category not in placed:
+        if f"category:{category}" not in placed:
             out.add(file, items.line, None, "sections",
                     f"category {category!r} is in no section: its recommendations would be on no page")
     return tuple(sections)
+
+
+def _names(item: LineDict, key: str, known, kind: str, placed: dict[str, str], file: str,
+           out: Collector) -> tuple[str, ...] | None:
+    """A section's list of categories or codes, each known and in no other section (None: not a list)."""
+    names = item.get(key)
+    if names is None:
+        return ()
+    if not isinstance(names, LineList) or not names:
+        out.add(file, item.line_of(key), None, f"sections.{key}", f"a list of {kind} names")
+        return None
+    for j, name in enumerate(names):
+        if name not in known:
+            out.add(file, names.line_of(j), None, f"sections.{key}",
+                    f"unknown {kind} {name!r}{did_you_mean(str(name), known)}")
+        elif f"{kind}:{name}" in placed:
+            out.add(file, names.line_of(j), None, f"sections.{key}",
+                    f"{name!r} is already in section {placed[f'{kind}:{name}']!r}")
+        placed.setdefault(f"{kind}:{name}", item["title"])
+    return tuple(str(n) for n in names)
 
 
 def _questions(overview: LineDict, file: str, facts: dict[str, FactDef], out: Collector) -> tuple[str, ...]:
