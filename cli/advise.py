@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from .options import EngineName, IncludeDraft, KbDir, apply_flags, load_kb, read_case_data
+from .options import EngineName, IncludeDraft, KbDir, ProfileName, apply_flags, load_kb, read_case_data
 
 if TYPE_CHECKING:
     from clonus.engine.knowledge.model import FactDef
@@ -41,12 +41,15 @@ AsOfOpt = Annotated[str | None, typer.Option(
     "The answer records it.")]
 ExplainOpt = Annotated[bool, typer.Option("--explain", help="Show why: the facts behind each recommendation "
                                           "and every rule that fired, in order.")]
+BriefOpt = Annotated[bool, typer.Option("--brief", help="One screen: the next step, what needs action now and "
+                                        "the dose plan (text format).")]
 
 # the command's own parameters, before the case-field flags
 FIXED = (
     ("case_file", CaseArg, None), ("format", FormatOpt, Format.text), ("kb", KbDir, None),
-    ("engine", EngineName, None), ("explain", ExplainOpt, False), ("include_draft", IncludeDraft, False),
-    ("fhir", FhirOpt, None), ("as_of", AsOfOpt, None),
+    ("profile", ProfileName, None), ("engine", EngineName, None), ("explain", ExplainOpt, False),
+    ("brief", BriefOpt, False), ("include_draft", IncludeDraft, False), ("fhir", FhirOpt, None),
+    ("as_of", AsOfOpt, None),
 )
 PANELS = {"patient": "Patient", "medication": "Medication", "response": "Response"}
 DOC = """Advise on one patient on oral baclofen: next step with a capped dose plan, precautions,
@@ -145,7 +148,7 @@ def advise(values: dict[str, Any]) -> None:
     from clonus.engine.errors import UsageError
 
     fixed = {name: values.pop(name) for name, _, _ in FIXED}
-    knowledge = load_kb(fixed["kb"], fhir=fixed["fhir"] is not None)
+    knowledge = load_kb(fixed["kb"], fixed["profile"], fhir=fixed["fhir"] is not None)
     flags = {k: v for k, v in values.items() if v is not None}
     if fixed["case_file"] is None and not flags and fixed["fhir"] is None:
         raise UsageError("give a case file (or '-' for standard input), a FHIR bundle (--fhir) or case flags such "
@@ -163,10 +166,10 @@ def advise(values: dict[str, Any]) -> None:
         apply_flags(data, flags, knowledge.case_fields)
         with Advisor(knowledge, include_draft=fixed["include_draft"], engine=fixed["engine"]) as advisor:
             result = advisor.advise(data)
-    typer.echo(_render(result, knowledge, fixed["format"], fixed["explain"]), nl=False)
+    typer.echo(_render(result, knowledge, fixed["format"], fixed["explain"], fixed["brief"]), nl=False)
 
 
-def _render(result, knowledge, format: Format, explain: bool) -> str:
+def _render(result, knowledge, format: Format, explain: bool, brief: bool) -> str:
     from clonus.engine.explain import intake, report
 
     if format is Format.json:
@@ -174,10 +177,18 @@ def _render(result, knowledge, format: Format, explain: bool) -> str:
     if format is Format.markdown:
         extra = intake.intake_markdown(result, knowledge, explain)
         return report.render_markdown(result, knowledge, explain) + ("\n".join(extra) + "\n" if extra else "")
-    text = report.render_text(result, knowledge, explain)
+    text = report.render_text(result, knowledge, explain, brief, width=_width())
     extra = intake.intake_lines(result, knowledge, explain)
     if extra:
         text += "\n" + "\n".join(extra) + "\n"
     if explain:
         text += "\n".join(report.render_trace_text(result)) + "\n"
     return text
+
+
+def _width() -> int:
+    """The terminal's width when standard output is one (at least 60), else 80."""
+    import shutil
+    import sys
+
+    return max(60, shutil.get_terminal_size((80, 24)).columns) if sys.stdout.isatty() else 80

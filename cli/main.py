@@ -17,6 +17,7 @@ import typer
 from typer.core import TyperGroup
 
 from . import advise as advise_cmd
+from . import check_engines as check_engines_cmd
 from . import diff as diff_cmd
 from . import explain as explain_cmd
 from . import graph as graph_cmd
@@ -78,6 +79,14 @@ class ClonusGroup(TyperGroup):
             sys.exit(_report(exc))
         sys.exit(code if isinstance(code, int) else 0)
 
+    def invoke(self, ctx: Any) -> Any:
+        """A failed write becomes an OutputError here: typer's own handler would end a broken pipe with a
+        silent exit 1, and a full disk with a traceback."""
+        try:
+            return super().invoke(ctx)
+        except OSError as exc:
+            raise _output_error(exc) from exc
+
     def _advise_for_kb(self, argv: list[str]) -> None:
         """`advise --kb DIR`: rebuild the advise command with the flags of that KB's facts."""
         if "advise" not in argv:
@@ -94,14 +103,27 @@ class ClonusGroup(TyperGroup):
             self.commands["advise"] = typer.main.get_command(sub)
 
 
+_WRITE_ERRORS = (errno.EPIPE, errno.ENOSPC, errno.EBADF, errno.EIO, errno.EDQUOT)
+
+
+def _output_error(exc: OSError) -> Exception:
+    """A failed write to standard output as an OutputError (exit 2, one line); any other OSError as it is."""
+    from clonus.engine.errors import OutputError
+
+    if exc.errno not in _WRITE_ERRORS:
+        return exc
+    _quiet_stdout()
+    error = OutputError(f"the output could not be written ({exc.strerror or exc})")
+    error.exit_code = 2
+    return error
+
+
 def _report(exc: Exception) -> int:
     """One line (a KB's problems first) for a failure; the exit code it carries."""
-    from clonus.engine.errors import ClonusError, KbError, OutputError
+    from clonus.engine.errors import ClonusError, KbError
 
-    if isinstance(exc, OSError) and exc.errno in (errno.EPIPE, errno.ENOSPC, errno.EBADF, errno.EIO):
-        exc = OutputError(f"the output could not be written ({exc.strerror or exc})")
-        exc.exit_code = 2
-        _quiet_stdout()
+    if isinstance(exc, OSError):
+        exc = _output_error(exc)
     if isinstance(exc, KbError):
         for problem in exc.problems:
             _say(str(problem))
@@ -147,6 +169,7 @@ app.command("test")(test_cmd.rule_tests)
 app.command("explain")(explain_cmd.explain)
 app.command("kb")(kb_cmd.kb_info)
 app.command("diff")(diff_cmd.diff)
+app.command("check-engines")(check_engines_cmd.check_engines)
 app.command("serve")(serve_cmd.serve)
 
 

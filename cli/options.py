@@ -21,17 +21,23 @@ KbDir = Annotated[Path | None, typer.Option(
     help="Knowledge-base folder (default: the shipped KB; also $CLONUS_KB).")]
 EngineName = Annotated[str | None, typer.Option(
     "--engine", metavar="NAME", show_default=False,
-    help="Rule engine to run the KB on: durable (durable_rules; the default where it imports).")]
+    help="Rule engine to run the KB on: durable (durable_rules, the default where it imports: Python 3.11 and "
+         "3.12) or clips (CLIPS through clipspy, the default elsewhere). Both give the same answer.")]
+ProfileName = Annotated[str | None, typer.Option(
+    "--profile", metavar="NAME", envvar="CLONUS_PROFILE", show_default=False,
+    help="Jurisdiction profile the KB is bound to: us (FDA labels, the default) or uk (BNF); `clonus kb` "
+         "lists a KB's profiles (also $CLONUS_PROFILE).")]
 IncludeDraft = Annotated[bool, typer.Option(
     "--include-draft", help="Also run draft and reviewed rules (the answer says so).")]
 
 
-def load_kb(kb_dir: Path | None, fhir: bool = True) -> Kb:
-    """The KB in `kb_dir` (the shipped one when None); KbError lists every problem. `fhir=False`: without
-    its FHIR mapping and medication vocabulary (a case file needs neither; see engine/knowledge/load)."""
+def load_kb(kb_dir: Path | None, profile: str | None = None, fhir: bool = True) -> Kb:
+    """The KB in `kb_dir` (the shipped one when None) bound to `profile` (its default when None); KbError
+    lists every problem. `fhir=False`: without its FHIR mapping (a case file does not need it; see
+    engine/knowledge/load)."""
     from clonus.engine.knowledge.load import load_kb as load
 
-    return load(kb_dir, fhir=fhir)
+    return load(kb_dir, profile, fhir=fhir)
 
 
 def read_case(arg: str) -> tuple[str, str]:

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from .options import EngineName, IncludeDraft, KbDir
+from .options import EngineName, IncludeDraft, KbDir, ProfileName
 
 SERVICE = "clonus.service.main"  # its serve() starts the service
 
@@ -29,15 +29,17 @@ FeedbackLogOpt = Annotated[Path | None, typer.Option(
 MaxBody = Annotated[int, typer.Option("--max-body", min=1024, help="Largest request body accepted, in bytes.")]
 
 
-def serve(host: Host = "127.0.0.1", port: Port = 8080, kb: KbDir = None, engine: EngineName = None,
-          include_draft: IncludeDraft = False, base_url: BaseUrl = None, trusted_issuer: Issuers = None,
-          feedback_log: FeedbackLogOpt = None, max_body: MaxBody = 1_000_000) -> None:
+def serve(host: Host = "127.0.0.1", port: Port = 8080, kb: KbDir = None, profile: ProfileName = None,
+          engine: EngineName = None, include_draft: IncludeDraft = False, base_url: BaseUrl = None,
+          trusted_issuer: Issuers = None, feedback_log: FeedbackLogOpt = None, max_body: MaxBody = 1_000_000) -> None:
     """Serve CDS Hooks 2.0: discovery at /cds-services, order-select, order-sign and patient-view, feedback,
-    /health and the OpenAPI document at /openapi.json.
+    /health and the OpenAPI document at /openapi.json. Every answer is the KB bound to --profile, evaluated
+    on --engine, and names both, as `clonus advise` does.
 
     Exit codes: 0 stopped, 2 unusable options (a non-loopback host without --trusted-issuer, a JWKS that
     cannot be read, a KB that cannot be loaded).
     """
     service = importlib.import_module(SERVICE)
-    service.serve(host=host, port=port, kb_dir=kb, engine=engine, include_draft=include_draft, base_url=base_url,
-                  trusted_issuers=tuple(trusted_issuer or ()), feedback_log=feedback_log, max_body=max_body)
+    service.serve(host=host, port=port, kb_dir=kb, profile=profile, engine=engine, include_draft=include_draft,
+                  base_url=base_url, trusted_issuers=tuple(trusted_issuer or ()), feedback_log=feedback_log,
+                  max_body=max_body)

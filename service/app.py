@@ -40,7 +40,7 @@ _bearer = HTTPBearer(auto_error=False, description="A JWT signed by a trusted CD
 
 def create_app(config: ServiceConfig, kb: Kb | None = None) -> FastAPI:
     """The service for one KB; the KB's rules are compiled once, here."""
-    knowledge = kb if kb is not None else load_kb(config.kb_dir)
+    knowledge = kb if kb is not None else load_kb(config.kb_dir, config.profile)
     if knowledge.fhir is None:
         raise UsageError(f"the KB in {knowledge.root} has no fhir.yaml: the service reads FHIR")
     answerer = Answerer(knowledge, config.engine, config.include_draft)

@@ -1,4 +1,4 @@
-"""What `clonus serve` configures: the KB, the engine, the public base URL (the JWT audience), the
+"""What `clonus serve` configures: the KB and its profile, the engine, the public base URL (the JWT audience), the
 trusted issuers, the feedback log and the body size limit."""
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ class TrustedIssuer:
 class ServiceConfig:
     base_url: str                                  # e.g. https://cds.example.org: aud is base_url + path
     kb_dir: Path | None = None
+    profile: str | None = None                     # the KB's jurisdiction profile; None: its default
     engine: str | None = None
     issuers: tuple[TrustedIssuer, ...] = ()
     feedback_log: Path | None = None               # None: feedback is accepted and not recorded

@@ -12,15 +12,16 @@ from clonus.engine.errors import UsageError
 from .config import ServiceConfig, TrustedIssuer
 
 
-def serve(host: str, port: int, kb_dir: Path | None = None, engine: str | None = None, include_draft: bool = False,
-          base_url: str | None = None, trusted_issuers: tuple[str, ...] = (), feedback_log: Path | None = None,
-          max_body: int = 1_000_000) -> None:
+def serve(host: str, port: int, kb_dir: Path | None = None, profile: str | None = None, engine: str | None = None,
+          include_draft: bool = False, base_url: str | None = None, trusted_issuers: tuple[str, ...] = (),
+          feedback_log: Path | None = None, max_body: int = 1_000_000) -> None:
     issuers = tuple(issuer_of(text) for text in trusted_issuers)
     if not issuers and not is_loopback(host):
         raise UsageError(f"--host {host}: without --trusted-issuer the service listens on loopback only "
                          "(127.0.0.1, ::1, localhost), since nothing would authenticate its callers")
-    config = ServiceConfig(base_url=base_url or f"http://{host}:{port}", kb_dir=kb_dir, engine=engine, issuers=issuers,
-                           feedback_log=feedback_log, max_body_bytes=max_body, include_draft=include_draft)
+    config = ServiceConfig(base_url=base_url or f"http://{host}:{port}", kb_dir=kb_dir, profile=profile, engine=engine,
+                           issuers=issuers, feedback_log=feedback_log, max_body_bytes=max_body,
+                           include_draft=include_draft)
     try:
         import uvicorn
 

@@ -140,8 +140,7 @@ def test_text_output_says_where_the_case_came_from():
 
 
 HEAVY = ("fhir", "fhir_core", "fastapi", "pydantic", "uvicorn", "jwt", "starlette", "clonus.service",
-         "clonus.engine.intake.fhir", "clonus.engine.knowledge.load.fhir", "clonus.engine.knowledge.load.medications",
-         "clonus.engine.knowledge.vocabulary")
+         "clonus.engine.intake.fhir", "clonus.engine.knowledge.load.fhir", "clonus.engine.knowledge.fhirmap")
 PROBE = """
 import atexit, sys
 def loaded():

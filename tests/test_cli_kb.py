@@ -53,3 +53,14 @@ def test_a_kb_that_cannot_load_exits_2(tmp_path):
     assert result.exit_code == 2
     assert result.stdout == ""
     assert "cite at least one source id" in result.stderr
+
+
+def test_kb_names_the_version_of_clonus_and_of_each_rule_engine():
+    from importlib.metadata import version
+
+    out = runner.invoke(app, ["kb", "--format", "json"])
+    software = json.loads(out.stdout)["software"]
+    assert software["clonus"] == version("clonus")
+    assert software["engines"]["durable"] == {"version": version("durable_rules"), "available": True, "reason": None}
+    text = runner.invoke(app, ["kb"]).stdout
+    assert f"clonus {version('clonus')}; rule engines: durable {version('durable_rules')}" in text

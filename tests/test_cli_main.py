@@ -41,3 +41,87 @@ def test_help_of_every_command():
         proc = run(command, "--help")
         assert proc.returncode == 0, command
         assert proc.stdout.startswith(f"Usage: clonus {command}"), command
+
+
+# ---- conventions every command keeps --------------------------------------------------------------------
+
+COMMANDS = ("advise", "lint", "test", "explain", "kb", "diff", "graph")
+
+
+def test_version_in_one_line():
+    from importlib.metadata import version
+
+    proc = run("--version")
+    assert (proc.returncode, proc.stdout) == (0, f"clonus {version('clonus')}\n")
+
+
+def test_python_dash_m_clonus_is_the_command():
+    proc = subprocess.run([sys.executable, "-m", "clonus", "--version"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.startswith("clonus ")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_dash_h_is_help_too(command):
+    proc = run(command, "-h")
+    assert proc.returncode == 0 and proc.stdout.startswith(f"Usage: clonus {command}")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_option_says_what_it_does(command):
+    import typer.main
+
+    from clonus.cli.main import app
+
+    click_command = typer.main.get_command(app).commands[command]
+    for param in click_command.params:
+        if param.param_type_name == "option" and param.name != "help":
+            assert param.help, f"clonus {command} {param.opts[0]} has no help text"
+
+
+@pytest.mark.parametrize("command", [c for c in COMMANDS if c != "diff"])
+def test_kb_option_reads_clonus_kb_from_the_environment(command, tmp_path):
+    """One shared --kb option: $CLONUS_KB names the folder when --kb is not given."""
+    args = {"advise": [EXAMPLE], "explain": [EXAMPLE], "graph": [], "lint": [], "test": [], "kb": []}[command]
+    proc = subprocess.run([CLONUS, command, *args], capture_output=True, text=True, timeout=60,
+                          env={**__import__("os").environ, "CLONUS_KB": str(tmp_path)})
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert "not a clonus KB folder" in proc.stderr or "has no kb.yaml" in proc.stderr, proc.stderr
+
+
+def test_an_unexpected_error_is_one_line_naming_the_bug_and_debug_shows_the_traceback(monkeypatch):
+    """Regression: the crash handler caught click.Abort, which typer 0.28's bundled click lacks, so every
+    unexpected error ended in a second traceback (AttributeError)."""
+    from typer.testing import CliRunner
+
+    from clonus.cli.main import app
+    from clonus.engine.explain import report
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a planted bug")
+
+    monkeypatch.setattr(report, "render_json", broken)
+    result = CliRunner().invoke(app, ["advise", EXAMPLE, "--format", "json"])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "clonus: internal error (a bug in clonus, please report it): RuntimeError: a planted bug "
+        "(rerun with --debug for the traceback)"]
+    debug = CliRunner().invoke(app, ["--debug", "advise", EXAMPLE, "--format", "json"])
+    assert isinstance(debug.exception, RuntimeError)
+
+
+@pytest.mark.parametrize("target", ["/dev/full"])
+def test_an_answer_that_cannot_be_written_is_one_line_exit_2(target):
+    with open(target, "w") as sink:
+        proc = subprocess.run([CLONUS, "advise", EXAMPLE], stdout=sink, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == ["clonus: error: the output could not be written (No space left on device)"]
+
+
+def test_a_closed_standard_output_is_one_line():
+    with subprocess.Popen([CLONUS, "advise", EXAMPLE], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True) as proc:
+        proc.stdout.close()
+        stderr = proc.stderr.read()
+        proc.wait(timeout=60)
+    assert proc.returncode == 2, stderr
+    assert stderr.count("\n") == 1 and "could not be written" in stderr and "Traceback" not in stderr

@@ -143,6 +143,10 @@ REFUSED = [
     ("words-list-of-numbers", "patient", "other_medications", [1, 2],
      "'[1, 2]' is not accepted; expected a list of words, e.g. [ciprofloxacin, omeprazole]"),
     ("text-number", "patient", "condition", 5, "5 is not accepted; expected a word or short text"),
+    ("text-nul", "medication", "drug", "baclofen\x00x",
+     "'baclofen\\x00x' is not accepted; expected a word or short text without control characters"),
+    ("words-control", "response", "side_effects", ["sedation\x1b"],
+     "'[\"sedation\\\\u001b\"]' is not accepted; expected a list of words without control characters"),
 ]
 
 
@@ -171,7 +175,8 @@ def test_unknown_field_suggests_the_close_one(shipped_kb):
     with pytest.raises(CaseError) as info:
         parse_case(shipped_kb, data)
     text = str(info.value)
-    assert text.startswith("patient.agee: '45' is not accepted; expected a known field of patient: age, condition,")
+    assert text.startswith("patient.agee: '45' is not accepted; "
+                           "expected a known field of patient: age, breastfeeding, condition,")
     assert text.endswith("(did you mean 'age'?)")
 
 

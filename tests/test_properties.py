@@ -1,4 +1,5 @@
-"""Safety invariants over generated valid cases (hypothesis), through the one session Advisor.
+"""Safety invariants over generated valid cases (hypothesis), through a session Advisor on each rule engine
+installed (the `engine_advisor` fixture of conftest.py).
 
 Every case generated here is valid input, so `advise` must answer it: a CaseError or a SafetyError is a
 failure of the property as much as a broken invariant.
@@ -104,8 +105,8 @@ def is_adult(case: dict) -> bool:
 
 @settings(PROPERTY_SETTINGS, max_examples=800)
 @given(case=cases())
-def test_safety_invariants_hold_for_any_valid_case(advisor, case):
-    result = advisor.advise(case)
+def test_safety_invariants_hold_for_any_valid_case(engine_advisor, case):
+    result = engine_advisor.advise(case)
     codes = set(result.codes())
 
     plan = result.dose_plan
@@ -117,30 +118,30 @@ def test_safety_invariants_hold_for_any_valid_case(advisor, case):
     else:
         assert "increase_baclofen" not in codes
 
-    for first, second in advisor.kb.exclusions:
+    for first, second in engine_advisor.kb.exclusions:
         assert not {first, second} <= codes, (first, second)
     assert not {"increase_baclofen", "maintain_current_dose"} <= codes
     assert not {"increase_baclofen", "no_escalation_at_max_dose"} <= codes
 
     if not is_adult(case) or decision_fields_missing(case):
-        assert plan is None and not escalation_codes(advisor, result)
+        assert plan is None and not escalation_codes(engine_advisor, result)
 
     if case["medication"].get("drug", "").lower() == "baclofen":
         assert "warn_no_abrupt_discontinuation" in codes
 
-    again = advisor.advise(case)
+    again = engine_advisor.advise(case)
     assert json.dumps(again.to_json(), sort_keys=True) == json.dumps(result.to_json(), sort_keys=True)
 
 
 @PROPERTY_SETTINGS
 @given(data=st.data())
-def test_missing_decision_fact_gives_no_dosing_advice_and_is_named(advisor, data):
+def test_missing_decision_fact_gives_no_dosing_advice_and_is_named(engine_advisor, data):
     gone = tuple(data.draw(st.lists(st.sampled_from(DECISION_FIELDS), min_size=1, max_size=3, unique=True)))
     case = data.draw(cases(age=st.integers(18, 110), drug=st.just("baclofen"), route=st.just("oral"),
                            missing=gone))
-    result = advisor.advise(case)
+    result = engine_advisor.advise(case)
     assert result.dose_plan is None
-    assert not escalation_codes(advisor, result)
+    assert not escalation_codes(engine_advisor, result)
     assert "request_missing_data" in result.codes()
     if "age" in gone:
         assert "age" in result.missing
@@ -152,28 +153,28 @@ def test_missing_decision_fact_gives_no_dosing_advice_and_is_named(advisor, data
 
 @PROPERTY_SETTINGS
 @given(case=cases(age=st.one_of(st.integers(0, 17), st.decimals(0, "17.9", places=1).map(float))))
-def test_under_18_gives_no_dosing_advice(advisor, case):
-    result = advisor.advise(case)
+def test_under_18_gives_no_dosing_advice(engine_advisor, case):
+    result = engine_advisor.advise(case)
     assert result.dose_plan is None
-    assert not escalation_codes(advisor, result)
+    assert not escalation_codes(engine_advisor, result)
     assert "out_of_scope_pediatric" in result.codes()
 
 
 @PROPERTY_SETTINGS
 @given(case=cases(age=st.integers(18, 110), drug=st.just("baclofen")))
-def test_adult_on_baclofen_is_always_warned_against_abrupt_stop(advisor, case):
-    assert "warn_no_abrupt_discontinuation" in advisor.advise(case).codes()
+def test_adult_on_baclofen_is_always_warned_against_abrupt_stop(engine_advisor, case):
+    assert "warn_no_abrupt_discontinuation" in engine_advisor.advise(case).codes()
 
 
 @settings(max_examples=300, deadline=None, derandomize=True)
 @given(case=cases(age=st.integers(18, 110), drug=st.just("baclofen"), route=st.just("oral")),
        relief=st.just("inadequate"))
-def test_dose_plan_of_an_escalation_stays_under_the_ceiling(advisor, case, relief):
+def test_dose_plan_of_an_escalation_stays_under_the_ceiling(engine_advisor, case, relief):
     """Complete adult cases with inadequate relief: the branch that proposes doses, explored densely."""
     case["response"]["relief"] = relief
     case["medication"].setdefault("dose", "10 mg")
     case["medication"].setdefault("frequency", "tid")
-    result = advisor.advise(case)
+    result = engine_advisor.advise(case)
     plan = result.dose_plan
     assert (plan is not None) == ("increase_baclofen" in result.codes())
     if plan is not None:
@@ -182,22 +183,22 @@ def test_dose_plan_of_an_escalation_stays_under_the_ceiling(advisor, case, relie
         assert sum(plan.regimen_doses_mg) == plan.regimen_daily_mg
 
 
-def test_regression_odd_dose_with_a_5_mg_step_limit_gets_advice(advisor):
+def test_regression_odd_dose_with_a_5_mg_step_limit_gets_advice(engine_advisor):
     """Bug: a 5 mg/day step limit on a daily dose off the 2.5 mg grid (6 mg TID) found no regimen, and
     advise raised SafetyError instead of answering; now the nearest half-tablet increase is proposed."""
     case = {"patient": {"age": 50, "respiratory_compromise": True},
             "medication": {"drug": "baclofen", "dose": "6 mg", "frequency": "tid"},
             "response": {"relief": "inadequate"}}
-    plan = advisor.advise(case).dose_plan
+    plan = engine_advisor.advise(case).dose_plan
     assert (plan.next_min_mg, plan.next_max_mg, plan.regimen_daily_mg) == (22.5, 23, 22.5)
 
 
-def test_regression_tiny_dose_with_a_5_mg_step_limit_gets_advice(advisor):
+def test_regression_tiny_dose_with_a_5_mg_step_limit_gets_advice(engine_advisor):
     """Bug: 0.5 mg TID with a 5 mg/day step limit fitted no regimen and advise raised SafetyError. Below
     5 mg/day the KB now asks to verify the dose (baclofen.dose.implausibly-low) and gives no plan."""
     case = {"patient": {"age": 50, "respiratory_compromise": True},
             "medication": {"drug": "baclofen", "dose": "0.5 mg", "frequency": "tid"},
             "response": {"relief": "inadequate"}}
-    result = advisor.advise(case)
+    result = engine_advisor.advise(case)
     assert result.dose_plan is None
     assert "verify_dose_implausible" in result.codes() and "increase_baclofen" not in result.codes()

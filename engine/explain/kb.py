@@ -22,6 +22,10 @@ def render_text(info: dict[str, Any]) -> str:
         f"rule tests:  {c['rule_tests']}",
         f"exclusions:  {c['exclusions']}",
         "",
+        f"clonus {info['software']['clonus']}; rule engines: " + ", ".join(
+            f"{name} {e['version']}" + ("" if e["available"] else f" (cannot run here: {e['reason']})")
+            for name, e in info["software"]["engines"].items()),
+        "",
     ]
     review = info["review"]
     overdue = [d for d in review["due"] if d["overdue"]]

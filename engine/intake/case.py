@@ -15,12 +15,16 @@ import yaml
 
 from clonus.engine.errors import CaseError
 from clonus.engine.intake.frequency import parse_frequency
+from clonus.engine.intake.medication import closest_medication, condition, medication, written
 from clonus.engine.intake.units import parse_mass
 from clonus.engine.knowledge.model import FactDef, Kb
 from clonus.engine.knowledge.numbers import to_number
 from clonus.engine.suggest import did_you_mean
 
 _NUMBER_RE = re.compile(r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)\s*$")
+# Control characters in a word: never meant, and a NUL would cut the text short in a C engine (CLIPS
+# reads "baclofen\0x" as "baclofen").
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,8 @@ def parse_case(kb: Kb, data: Mapping[str, Any]) -> Case:
             for part in fact.product_of:
                 product *= Decimal(str(values[part]))
             values[fact.name] = to_number(product)
+        if fact.classes_of and fact.classes_of in values:
+            values[fact.name] = _classes(kb, values[fact.classes_of])
     absent = frozenset(f.name for f in kb.input_facts() if f.name not in values)
     ordered = {name: values[name] for name in kb.facts if name in values}
     return Case(MappingProxyType(ordered), absent)
@@ -184,10 +190,39 @@ def _normalise(kb: Kb, fact: FactDef, path: str, raw: Any) -> Any:
         items = [raw] if isinstance(raw, str) else raw
         if not isinstance(items, list) or not all(isinstance(i, str) and i.strip() for i in items):
             raise CaseError(path, _short(raw), "a list of words, e.g. [ciprofloxacin, omeprazole]")
-        return tuple(dict.fromkeys(i.strip().lower().replace(" ", "_") for i in items))
+        if any(_CONTROL_RE.search(i) for i in items):
+            raise CaseError(path, _short(raw), "a list of words without control characters")
+        if fact.vocabulary == "medications":
+            return tuple(dict.fromkeys(medication(kb, i) or written(kb, i) for i in items))
+        return tuple(dict.fromkeys(_synonym(kb, fact, i.strip().lower().replace(" ", "_")) for i in items))
     if not isinstance(raw, str) or not raw.strip():
         raise CaseError(path, raw, "a word or short text")
+    if _CONTROL_RE.search(raw):
+        raise CaseError(path, raw, "a word or short text without control characters")
+    if fact.vocabulary == "medications":
+        return _medication(kb, fact, path, raw)
+    if fact.vocabulary == "conditions":
+        found, typo_of = condition(kb, raw)
+        if typo_of is not None:
+            raise CaseError(path, raw, f"a condition, written as you would (did you mean {typo_of!r}?)")
+        return found
     return _synonym(kb, fact, raw.strip().lower().replace(" ", "_"))
+
+
+def _medication(kb: Kb, fact: FactDef, path: str, raw: str) -> str:
+    """A medication the vocabulary knows, as its ingredient; unknown text is refused for a strict fact (a
+    typo must never read as another drug, or as 'out of scope')."""
+    found = medication(kb, raw)
+    if found is not None or not fact.strict:
+        return found or written(kb, raw)
+    near = closest_medication(kb, raw)
+    hint = f" (did you mean {kb.medication_names[near]!r}?)" if near else ""
+    raise CaseError(path, raw, f"a medication name the KB knows (kb/medications.yaml){hint}")
+
+
+def _classes(kb: Kb, medications: tuple[str, ...]) -> tuple[str, ...]:
+    """The classes of the medications the vocabulary knows, in a fixed order."""
+    return tuple(sorted({c for m in medications if m in kb.medications for c in kb.medications[m].classes}))
 
 
 def _synonym(kb: Kb, fact: FactDef, text: str) -> str:

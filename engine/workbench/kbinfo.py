@@ -5,7 +5,24 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from clonus.engine.decide.backend import ENGINES, load_backend
 from clonus.engine.knowledge.model import STATUSES, Kb
+
+
+def software() -> dict[str, Any]:
+    """The version of clonus and of each rule engine it ships (or why it cannot run here)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        clonus = version("clonus")
+    except PackageNotFoundError:
+        clonus = "not installed"
+    engines = {}
+    for name in ENGINES:
+        backend = load_backend(name)
+        reason = backend.available()
+        engines[name] = {"version": backend.version(), "available": reason is None, "reason": reason}
+    return {"clonus": clonus, "engines": engines}
 
 
 def summary(knowledge: Kb, today: date, within: int) -> dict[str, Any]:
@@ -21,7 +38,7 @@ def summary(knowledge: Kb, today: date, within: int) -> dict[str, Any]:
                         "file": rule.file, "line": rule.line})
     return {
         "name": knowledge.name, "version": knowledge.version, "description": knowledge.description,
-        "root": knowledge.root, "digest": knowledge.digest,
+        "root": knowledge.root, "digest": knowledge.digest, "software": software(),
         "counts": {
             "facts": {"input": sum(1 for f in facts if f.origin == "input"),
                       "derived": sum(1 for f in facts if f.origin == "derived")},

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from clonus.engine.knowledge.vocabulary import FhirMapping
+from clonus.engine.knowledge.fhirmap import FhirMapping
 
 
 def codings(concept: Any) -> list[tuple[str, str]]:

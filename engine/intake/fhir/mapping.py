@@ -14,8 +14,8 @@ from typing import Any
 
 from clonus.engine.errors import CaseError, UsageError
 from clonus.engine.intake.case import Case, parse_case
+from clonus.engine.knowledge.fhirmap import CodedFact
 from clonus.engine.knowledge.model import Kb
-from clonus.engine.knowledge.vocabulary import CodedFact
 
 from .coding import codings, matches, status_code
 from .dosage import Read
@@ -87,8 +87,8 @@ def parse(kb: Kb, data: Mapping[str, Any], fhir_case: FhirCase, given: Collectio
 
 
 def _mapping_of(kb: Kb):
-    if kb.fhir is None or kb.medications is None:
-        raise UsageError(f"the KB in {kb.root} cannot read FHIR: it has no fhir.yaml and medications.yaml")
+    if kb.fhir is None:
+        raise UsageError(f"the KB in {kb.root} cannot read FHIR: it has no fhir.yaml (or was loaded without it)")
     return kb.fhir
 
 

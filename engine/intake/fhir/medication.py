@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from clonus.engine.intake.medications import drug_of_code, drug_words, normalise_drug
+from clonus.engine.intake.medication import medication, written
 from clonus.engine.knowledge.model import Kb
 
 from .coding import codings, concept_text, status_code
@@ -45,8 +45,9 @@ def active_medications(kb: Kb, resources: Sequence[Located]) -> list[Taken]:
 
 
 def _identify(kb: Kb, located: Located, resources: Sequence[Located]) -> Taken:
-    """The drug of a record: an RxNorm code (ingredient or product), else its name read as free text;
-    a medicationReference is followed to the Medication resource in the same input."""
+    """The drug of a record: an RxNorm code (ingredient or product), else its name read as free text by
+    the one medication normaliser (intake/medication.py); a medicationReference is followed to the
+    Medication resource in the same input."""
     concept = located.resource.get("medicationCodeableConcept")
     reference = located.resource.get("medicationReference")
     if concept is None and isinstance(reference, Mapping):
@@ -56,10 +57,11 @@ def _identify(kb: Kb, located: Located, resources: Sequence[Located]) -> Taken:
     assert kb.fhir is not None
     rxnorm = kb.fhir.system_uri("rxnorm") if "rxnorm" in kb.fhir.systems else None
     for system, code in codings(concept):
-        if system == rxnorm and drug_of_code(kb, code):
-            return Taken(located, drug_of_code(kb, code), concept_text(concept))
+        drug = kb.medication_names.get(code) if system == rxnorm and code.isdigit() else None
+        if drug is not None:
+            return Taken(located, drug, concept_text(concept))
     text = concept_text(concept)
-    return Taken(located, normalise_drug(kb, text), text)
+    return Taken(located, medication(kb, text) if text else None, text)
 
 
 @dataclass(frozen=True)
@@ -110,14 +112,15 @@ def _read_regimen(kb: Kb, record: Taken) -> dict[str, Read]:
 
 
 def other_medications(kb: Kb, taken: Sequence[Taken], chosen: Chosen) -> tuple[list[str], list[tuple[str, str]]]:
-    """Names of every other active medication (ingredient, else its cleaned text), and (ref, path) of each."""
+    """Names of every other active medication (ingredient, else its text as the normaliser writes an unknown
+    medication: 'acetaminophen'), and (ref, path) of each."""
     drug = chosen.fields.get("medication.drug")
     names: list[str] = []
     refs: list[tuple[str, str]] = []
     for record in taken:
         if drug is not None and record.drug == drug.value:
             continue
-        name = record.drug or drug_words(kb, record.text)
+        name = record.drug or (written(kb, record.text) if record.text else None)
         if name and name not in names:
             names.append(name)
             refs.append((record.located.ref, record.located.path))

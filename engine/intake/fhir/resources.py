@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from clonus.engine.errors import CaseError
-from clonus.engine.knowledge.vocabulary import FhirMapping
+from clonus.engine.knowledge.fhirmap import FhirMapping
 
 from .validate import short, validate_resource
 

@@ -7,8 +7,8 @@ from collections.abc import Collection, Mapping
 from types import MappingProxyType
 from typing import Any
 
+from clonus.engine.knowledge.fhirmap import CodedFact, CodeSystem, FhirMapping
 from clonus.engine.knowledge.model import FactDef
-from clonus.engine.knowledge.vocabulary import CodedFact, CodeSystem, FhirMapping
 from clonus.engine.suggest import did_you_mean
 
 from .common import Collector, is_number, mapping, unknown_keys

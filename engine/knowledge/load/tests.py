@@ -1,4 +1,5 @@
-"""rules/*.tests.yaml: rule tests, each a case with the codes that must and must not appear."""
+"""rules/*.tests.yaml: rule tests, each a case with the codes that must and must not appear, the code that
+must come first (the decisive action), the rules that must fire and the profile it runs under."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ from .common import plain, unknown_keys
 from .yamlsource import LineDict, LineList
 
 
-def load_tests(doc, file, codes, out) -> list[RuleTest]:
+def load_tests(doc, file, codes, out, rule_ids: set[str] | None = None, profiles: tuple[str, ...] = ()
+               ) -> list[RuleTest]:
+    """Every test of a tests file; `fires` names rules (checked against `rule_ids`), `profile` one of
+    `profiles`."""
     node = doc.get("tests") if isinstance(doc, dict) else None
     if not isinstance(node, LineList):
         out.add(file, getattr(doc, "line", 1), None, "tests", "a test file holds a list under 'tests:'")
@@ -21,7 +25,24 @@ def load_tests(doc, file, codes, out) -> list[RuleTest]:
                 or not isinstance(spec.get("case"), dict)):
             out.add(file, line, None, "tests", "each test has a name and a case")
             continue
-        unknown_keys(spec, ("name", "case", "expect", "forbid", "todo"), file, spec["name"], out)
+        unknown_keys(spec, ("name", "case", "expect", "forbid", "first", "fires", "profile", "todo"), file,
+                     spec["name"], out)
+        first = spec.get("first")
+        if first is not None and first not in codes:
+            out.add(file, spec.line_of("first"), spec["name"], "first",
+                    f"unknown code {first!r}{did_you_mean(str(first), codes)}")
+        fires = spec.get("fires") or []
+        if not isinstance(fires, list):
+            out.add(file, spec.line_of("fires"), spec["name"], "fires", "is a list of rule ids")
+            fires = []
+        for j, rule_id in enumerate(fires):
+            if rule_ids is not None and rule_id not in rule_ids:
+                out.add(file, spec["fires"].line_of(j), spec["name"], "fires",
+                        f"unknown rule {rule_id!r}{did_you_mean(rule_id, rule_ids)}")
+        profile = spec.get("profile")
+        if profile is not None and profile not in profiles:
+            out.add(file, spec.line_of("profile"), spec["name"], "profile",
+                    f"{profile!r} is not a profile{did_you_mean(profile, profiles)}; profiles: {', '.join(profiles)}")
         for key in ("expect", "forbid"):
             listed = spec.get(key) or []
             if not isinstance(listed, list):
@@ -32,5 +53,6 @@ def load_tests(doc, file, codes, out) -> list[RuleTest]:
                     out.add(file, spec[key].line_of(j), spec["name"], key,
                             f"unknown code {code!r}{did_you_mean(code, codes)}")
         tests.append(RuleTest(spec["name"], plain(spec["case"]), tuple(spec.get("expect") or ()),
-                              tuple(spec.get("forbid") or ()), bool(spec.get("todo", False)), file, line))
+                              tuple(spec.get("forbid") or ()), bool(spec.get("todo", False)), file, line,
+                              tuple(str(f) for f in fires), profile, first))
     return tests

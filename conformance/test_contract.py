@@ -1,7 +1,9 @@
-"""The shared contract (../shared/contract): codes, case fields, notations, flags and JSON shape.
+"""Conformance to the shared contract (../shared/contract): codes, case fields, notations and JSON shape.
 
-The contract is read from the folder beside the clone (CI checks shared/ out there). If it is absent
-these tests fail, never skip: a build that cannot see the contract has not shown that it keeps it.
+Not part of the test suite (which tests the project's own files and passes on a plain clone): .ci/run
+runs it after the suite with `python -m pytest conformance`, with shared/ checked out beside the clone.
+If the contract is absent these checks fail, never skip: a build that cannot see the contract has not
+shown that it keeps it.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ import json
 import re
 
 import pytest
-import typer.main
 import yaml
 from typer.testing import CliRunner
 
@@ -75,9 +76,11 @@ def test_contract_code_exists_in_the_kb_with_its_category(shipped_kb, category, 
     assert shipped_kb.codes[code].text.strip()
 
 
-def test_contract_lists_codes():
+def test_the_kb_holds_every_code_of_the_contract_with_its_category(shipped_kb):
     data = yaml.safe_load(require(CODES_FILE).read_text(encoding="utf-8"))
-    assert isinstance(data, dict) and sum(len(codes) for codes in data.values()) >= 40
+    contract = {(category, code) for category, codes in data.items() for code in codes}
+    kb = {(c.category, c.code) for c in shipped_kb.codes.values()}
+    assert contract and contract <= kb, f"in the contract, not in the KB: {sorted(contract - kb)}"
 
 
 def test_every_contract_category_is_a_kb_category(shipped_kb):
@@ -105,15 +108,6 @@ def test_every_contract_field_is_a_case_field(shipped_kb):
     fields = shipped_kb.case_fields
     missing = [f for f in _contract_fields() if f not in fields]
     assert not missing, f"case fields of the contract the KB does not read: {missing}"
-
-
-def test_every_case_field_has_a_flag_of_the_same_name(shipped_kb):
-    """Contract section 2: every case-file field has a flag (underscores become dashes)."""
-    command = typer.main.get_command(app).commands["advise"]
-    options = {opt for param in command.params for opt in (*param.opts, *param.secondary_opts)}
-    fields = set(_contract_fields()) | set(shipped_kb.case_fields)
-    missing = sorted(f for f in fields if "--" + f.split(".", 1)[1].replace("_", "-") not in options)
-    assert not missing, f"case fields without a flag: {missing}"
 
 
 def _backticked(text: str) -> list[str]:
@@ -220,46 +214,3 @@ def test_json_output_values_of_the_contract_example(reference_json):
     for key in ("daily_dose_mg", "doses_per_day"):
         assert reference_json["facts"][key] == example["facts"][key]
     assert reference_json["kb"]["digest"].startswith("sha256:")
-
-
-def test_json_output_types(reference_json):
-    out = reference_json
-    assert isinstance(out["recommendations"], list) and out["recommendations"]
-    for rec in out["recommendations"]:
-        assert all(isinstance(rec[k], str) and rec[k] for k in ("code", "category", "text", "rule"))
-        assert rec["sources"] and all(isinstance(s, str) for s in rec["sources"])
-        assert rec["because"] and all(isinstance(b, str) for b in rec["because"])
-    for entry in out["trace"]:
-        assert isinstance(entry["rule"], str) and isinstance(entry["matched"], dict)
-        assert all(isinstance(a, str) for a in entry["asserted"])
-    assert isinstance(out["missing"], list) and isinstance(out["facts"], dict)
-
-
-CASES = {
-    "reference": [],
-    "at-maximum": ["--dose", "20 mg", "--frequency", "QID"],
-    "above-maximum": ["--dose", "25 mg", "--frequency", "QID"],
-    "older-adult": ["--age", "80"],
-    "twice-daily": ["--dose", "10 mg", "--frequency", "BID"],
-    "near-ceiling": ["--dose", "25 mg", "--frequency", "TID"],
-    "adequate-relief": ["--relief", "adequate"],
-    "intolerable": ["--side-effects-intolerable"],
-    "child": ["--age", "12"],
-    "severe-renal": ["--egfr", "20"],
-}
-BASE = ["--age", "45", "--drug", "baclofen", "--dose", "15 mg", "--frequency", "q8h", "--relief", "inadequate",
-        "--spasticity", "generalized"]
-
-
-@pytest.mark.parametrize("flags", list(CASES.values()), ids=list(CASES))
-def test_dose_plan_is_present_exactly_with_increase_advice_and_within_the_ceiling(flags):
-    result = runner.invoke(app, ["advise", *BASE, *flags, "--format", "json"])
-    assert result.exit_code == 0, result.stderr
-    out = json.loads(result.stdout)
-    codes = [r["code"] for r in out["recommendations"]]
-    assert ("increase_baclofen" in codes) == (out["dose_plan"] is not None)
-    plan = out["dose_plan"]
-    if plan is not None:
-        assert plan["next_daily_mg"]["max"] <= plan["ceiling_daily_mg"] <= 80
-        assert plan["next_daily_mg"]["min"] > plan["current_daily_mg"]
-    assert len(codes) == len(set(codes))

@@ -1,6 +1,6 @@
-"""The frozen form of medications.yaml (the medication vocabulary) and fhir.yaml (how FHIR resources
-become facts), apart from model.py: only a KB that has these files builds them, so that commands that
-never read FHIR do not pay for their classes."""
+"""The frozen form of fhir.yaml (how FHIR resources become facts), apart from model.py: only the FHIR
+path builds it, so that commands that never read FHIR do not pay for its classes. The medication
+vocabulary FHIR codes lead to is the KB's own (model.Medication, kb/medications.yaml)."""
 
 from __future__ import annotations
 
@@ -10,46 +10,6 @@ from functools import cached_property
 from types import MappingProxyType
 
 from clonus.engine.knowledge.conditions import Value
-
-
-@dataclass(frozen=True)
-class Medication:
-    """One drug of the medication vocabulary (medications.yaml): its RxNorm codes and its other names."""
-
-    name: str
-    rxnorm: str
-    products: Mapping[str, str]
-    names: tuple[str, ...]
-    misspellings: tuple[str, ...]
-    classes: tuple[str, ...]
-    file: str = ""
-    line: int = 0
-
-
-@dataclass(frozen=True)
-class MedicationVocabulary:
-    """Every drug the KB names, and how free text is cleaned before it is matched (salts, forms, units)."""
-
-    medications: Mapping[str, Medication]
-    salts: frozenset[str] = frozenset()
-    forms: frozenset[str] = frozenset()
-    units: frozenset[str] = frozenset()
-
-    @cached_property
-    def by_name(self) -> Mapping[str, str]:
-        """Ingredient, brand, other name or misspelling (lower case) -> ingredient; unique by load checks."""
-        index: dict[str, str] = {}
-        for med in self.medications.values():
-            for name in (med.name, *med.names, *med.misspellings):
-                index.setdefault(name, med.name)
-        return MappingProxyType(index)
-
-    @cached_property
-    def by_code(self) -> Mapping[str, str]:
-        """RxNorm ingredient or product code -> ingredient."""
-        index = {med.rxnorm: med.name for med in self.medications.values()}
-        index.update({code: med.name for med in self.medications.values() for code in med.products})
-        return MappingProxyType(index)
 
 
 @dataclass(frozen=True)
