@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from clonus.cli.main import app
 
-from conftest import EXAMPLES
+from conftest import EXAMPLES, engine_params
 
 FHIR = EXAMPLES / "fhir"
 AS_OF = ["--as-of", "2025-06-01"]
@@ -27,9 +27,12 @@ def answer(*args: str, stdin: str | None = None) -> dict:
     return json.loads(result.stdout)
 
 
-def test_the_reference_bundle_gives_the_reference_advice_and_dose_plan():
-    from_fhir = answer("--fhir", str(FHIR / "01-reference.json"), *AS_OF, "--relief", "inadequate")
-    from_case = answer(str(EXAMPLES / "01-reference.yaml"))
+@pytest.mark.parametrize("engine", engine_params())
+def test_the_reference_bundle_gives_the_reference_advice_and_dose_plan(engine):
+    from_fhir = answer("--fhir", str(FHIR / "01-reference.json"), *AS_OF, "--relief", "inadequate",
+                       "--engine", engine)
+    from_case = answer(str(EXAMPLES / "01-reference.yaml"), "--engine", engine)
+    assert from_fhir["kb"]["engine"]["name"] == engine and from_fhir["kb"]["profile"] == from_case["kb"]["profile"]
     assert [r["code"] for r in from_fhir["recommendations"]] == [r["code"] for r in from_case["recommendations"]]
     assert [r["text"] for r in from_fhir["recommendations"]] == [r["text"] for r in from_case["recommendations"]]
     assert from_fhir["dose_plan"] == from_case["dose_plan"]
@@ -85,15 +88,21 @@ EXAMPLE_BUNDLES = {
     "03-partial-birthdate": ([], {"missing": ["age"]}),
     "04-partial-birth-year": ([], {"age": 54}),
     "05-two-baclofen-orders": ([], {"missing": ["dose", "frequency"]}),
-    "06-ckd-without-egfr": ([], {"note": "no eGFR was found"}),
-    "07-renal-stroke-apnoea": ([], {"code": "avoid_escalation_severe_renal_impairment", "stroke": True}),
+    # a CKD diagnosis with no eGFR: the eGFR is asked for before any escalation, whatever the age
+    "06-ckd-without-egfr": ([], {"note": "no eGFR was found", "missing": ["egfr"], "first": "request_missing_data",
+                                 "kidney_disease": True}),
+    "06-ckd-without-egfr-given": (["--egfr", "45"], {"first": "no_escalation_dose_limit",
+                                                      "code": "renal_dose_caution"}),
+    "07-renal-stroke-apnoea": ([], {"first": "reduce_toward_renal_dose", "stroke": True,
+                                    "other_medication_classes": ["cyp1a2_inhibitor_potent"]}),
 }
 
 
 @pytest.mark.parametrize("name", list(EXAMPLE_BUNDLES))
 def test_example_bundle(name):
     extra, expect = EXAMPLE_BUNDLES[name]
-    body = answer("--fhir", str(FHIR / f"{name}.json"), *AS_OF, "--relief", "inadequate", *extra)
+    bundle = name.removesuffix("-given")
+    body = answer("--fhir", str(FHIR / f"{bundle}.json"), *AS_OF, "--relief", "inadequate", *extra)
     for key, value in expect.items():
         if key == "missing":
             assert body["missing"] == value
@@ -101,6 +110,8 @@ def test_example_bundle(name):
             assert any(value in note for note in body["intake_notes"])
         elif key == "code":
             assert value in [r["code"] for r in body["recommendations"]]
+        elif key == "first":  # the decisive action comes first
+            assert body["recommendations"][0]["code"] == value
         else:
             assert body["facts"][key] == value
 

@@ -1,5 +1,6 @@
 """Where each input fact of a case came from: a FHIR resource (Observation/obs-egfr), a flag, a case
-file, a default of the facts dictionary, or computed from other facts (the daily dose)."""
+file, a default of the facts dictionary, or computed from other facts (the daily dose, the classes of the
+other medications)."""
 
 from __future__ import annotations
 
@@ -20,8 +21,8 @@ def fact_provenance(kb: Kb, case: Case, sources: Mapping[str, str]) -> dict[str,
         fact = kb.facts[name]
         if fact.case_field and fact.case_field in sources:
             out[name] = sources[fact.case_field]
-        elif fact.product_of:
-            out[name] = COMPUTED
+        elif fact.product_of or (fact.classes_of and case.facts.get(fact.classes_of)):
+            out[name] = COMPUTED  # the daily dose; the classes of the other medications
         else:
             out[name] = DEFAULT
     return out
