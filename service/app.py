@@ -92,7 +92,8 @@ def create_app(config: ServiceConfig, kb: Kb | None = None) -> FastAPI:
     @app.get("/health", response_model=Health, responses=ERRORS, summary="Whether the service answers")
     def health() -> Health:
         return Health(status="ok", kb={"name": knowledge.name, "version": knowledge.version,
-                                       "digest": knowledge.digest}, engine=dict(answerer.advisor.engine_name))
+                                       "digest": knowledge.digest, "profile": knowledge.profile.name},
+                      engine=dict(answerer.advisor.engine_name))
 
     return app
 

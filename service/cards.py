@@ -44,7 +44,8 @@ def _uuid(*parts: str) -> str:
 def _source(kb: Kb, rec: Recommendation | None) -> Source:
     url = kb.sources[rec.sources[0]].url if rec is not None and rec.sources else None
     topic = Coding(system=TOPIC_SYSTEM, code=rec.code, display=rec.title) if rec is not None else None
-    return Source(label=f"{kb.name} {kb.version} ({kb.digest[:19]})", url=url, topic=topic)
+    return Source(label=f"{kb.name} {kb.version} ({kb.digest[:19]}), profile {kb.profile.name}", url=url,
+                  topic=topic)
 
 
 def _card(kb: Kb, service_id: str, hook_instance: str, result: Result, rec: Recommendation,
@@ -63,7 +64,8 @@ def _card(kb: Kb, service_id: str, hook_instance: str, result: Result, rec: Reco
         selectionBehavior="at-most-one" if suggestions else None,
         overrideReasons=_override_reasons(kb) if declinable else None,
         extension={"clonus": {"code": rec.code, "category": rec.category, "rule": rec.rule, "rules": list(rec.rules),
-                              "kb": {"name": kb.name, "version": kb.version, "digest": kb.digest}}},
+                              "kb": {"name": kb.name, "version": kb.version, "digest": kb.digest,
+                                     "profile": result.profile, "engine": dict(result.engine)}}},
     )
 
 

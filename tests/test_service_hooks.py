@@ -11,6 +11,7 @@ import pytest
 from clonus.service.app import create_app
 from clonus.service.config import ServiceConfig
 
+from conftest import engine_params
 from servicekit import BASE_URL, Client, hook_request
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -60,6 +61,28 @@ def test_every_hook_gives_the_reference_advice_as_cards(client, advisor, service
     assert codes(response) == expected
 
 
+# (advice text, title) -> the card's summary
+SUMMARIES = {
+    ("Reassess tone, spasms, pain, sedation, weakness and dizziness within 24 h of each dose change, increase or "
+     "reduction (reference article; no label source).", "Reassess"):
+    "Reassess tone, spasms, pain, sedation, weakness and dizziness within 24 h of each dose change, increase or "
+    "reduction.",
+    ("A first sentence that is short. " + "x" * 150 + " (an aside; with a clause)", "Title"):
+    "A first sentence that is short.",
+    ("y" * 150, "A title"): "A title",
+}
+
+
+@pytest.mark.parametrize("text,title", list(SUMMARIES))
+def test_regression_a_summary_is_never_cut_inside_parentheses(text, title):
+    """Regression: a summary cut at the ';' inside '(reference article; no label source)' left a '(' open."""
+    from types import SimpleNamespace
+
+    from clonus.engine.explain.cards import summary
+
+    assert summary(SimpleNamespace(text=text, title=title)) == SUMMARIES[(text, title)]
+
+
 @pytest.mark.parametrize("example", ["order-select", "order-sign", "patient-view"])
 def test_every_card_field_keeps_the_specification(client, shipped_kb, example):
     service = f"clonus-{example}"
@@ -69,6 +92,7 @@ def test_every_card_field_keeps_the_specification(client, shipped_kb, example):
     for card in cards:
         assert set(card) <= CARD_FIELDS
         assert isinstance(card["summary"], str) and 0 < len(card["summary"]) < 140
+        assert card["summary"].count("(") == card["summary"].count(")"), card["summary"]
         assert card["indicator"] in ("info", "warning", "critical")
         assert UUID_RE.match(card["uuid"])
         source = card["source"]
@@ -254,3 +278,21 @@ def test_no_patient_data_reaches_the_logs(client, caplog):
         call(client, "clonus-order-select", request)
     text = caplog.text
     assert "pat-ref" not in text and "1980" not in text and "medrx-baclofen" not in text
+
+
+@pytest.mark.parametrize("engine", engine_params())
+def test_the_service_answers_on_the_engine_and_profile_it_was_given(engine):
+    """`clonus serve --profile uk --engine NAME`: the cards are the UK KB's, evaluated on that engine, and
+    say both, as `clonus advise` records them; /health names the profile."""
+    from clonus.engine.knowledge.load import load_kb
+
+    uk = load_kb(profile="uk")
+    client = Client(create_app(ServiceConfig(base_url=BASE_URL, profile="uk", engine=engine), kb=uk))
+    cards = call(client, "clonus-order-select", hook_request("order-select")).json()["cards"]
+    assert all(c["extension"]["clonus"]["kb"]["profile"] == "uk" for c in cards if "kb" in c["extension"]["clonus"])
+    assert {c["extension"]["clonus"]["kb"]["engine"]["name"] for c in cards if "code" in c["extension"]["clonus"]} \
+        == {engine}
+    assert all("profile uk" in c["source"]["label"] for c in cards)
+    assert any("100 mg/day" in c["summary"] for c in cards)  # the BNF ceiling, not the US 80 mg/day
+    assert not any("80 mg/day" in c["summary"] for c in cards)
+    assert client.get("/health").json()["kb"]["profile"] == "uk"

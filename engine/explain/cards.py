@@ -14,15 +14,21 @@ SUMMARY_LIMIT = 139  # CDS Hooks: a summary is under 140 characters
 
 
 def summary(rec: Recommendation) -> str:
-    """The advice's text if it fits, else its first sentence or clause that fits, else its title."""
+    """The advice's text if it fits; else without its asides in parentheses; else its longest first
+    sentences or clauses that fit, never cut inside parentheses; else its title."""
     text = " ".join(rec.text.split())
     if len(text) <= SUMMARY_LIMIT:
         return text
+    plain = re.sub(r"\s*\([^()]*\)", "", text)
+    if len(plain) <= SUMMARY_LIMIT:
+        return plain
     candidate = ""
     for end in re.finditer(r"[.;:](?=\s)", text):
         if end.start() + 1 > SUMMARY_LIMIT:
             break
-        candidate = text[:end.start()] + "."
+        head = text[:end.start()]
+        if head.count("(") == head.count(")"):
+            candidate = head + "."
     if candidate and len(candidate) > len(rec.title):
         return candidate
     return rec.title if len(rec.title) <= SUMMARY_LIMIT else rec.title[:SUMMARY_LIMIT - 1] + "…"
@@ -52,5 +58,6 @@ def detail_markdown(kb: Kb, result: Result, rec: Recommendation) -> str:
         src = kb.sources[sid]
         year = f", {src.year}" if src.year else ""
         lines.append(f"- [{src.title}]({src.url}). {src.publisher}{year}. Grade {src.grade}.")
-    lines += ["", f"*{kb.name} {kb.version} ({kb.digest}). {kb.disclaimer}*"]
+    lines += ["", f"*{kb.name} {kb.version} ({kb.digest}), profile {result.profile or kb.profile.name}. "
+              f"{kb.disclaimer}*"]
     return "\n".join(lines)
