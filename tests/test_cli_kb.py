@@ -56,11 +56,21 @@ def test_a_kb_that_cannot_load_exits_2(tmp_path):
 
 
 def test_kb_names_the_version_of_clonus_and_of_each_rule_engine():
-    from importlib.metadata import version
+    """Each engine by its distribution's version where installed; where not (durable_rules on 3.13+),
+    'not installed' and why it cannot run."""
+    from importlib.metadata import PackageNotFoundError, version
 
     out = runner.invoke(app, ["kb", "--format", "json"])
     software = json.loads(out.stdout)["software"]
     assert software["clonus"] == version("clonus")
-    assert software["engines"]["durable"] == {"version": version("durable_rules"), "available": True, "reason": None}
     text = runner.invoke(app, ["kb"]).stdout
-    assert f"clonus {version('clonus')}; rule engines: durable {version('durable_rules')}" in text
+    for engine, distribution in (("durable", "durable_rules"), ("clips", "clipspy")):
+        try:
+            expected = {"version": version(distribution), "available": True, "reason": None}
+        except PackageNotFoundError:
+            reason = software["engines"][engine]["reason"]
+            assert reason and distribution in reason, reason
+            expected = {"version": "not installed", "available": False, "reason": reason}
+        assert software["engines"][engine] == expected
+        assert f"{engine} {expected['version']}" in text
+    assert f"clonus {version('clonus')}; rule engines: durable " in text
