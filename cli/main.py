@@ -17,6 +17,7 @@ import typer
 from typer.core import TyperGroup
 
 from . import advise as advise_cmd
+from . import batch as batch_cmd
 from . import check_engines as check_engines_cmd
 from . import diff as diff_cmd
 from . import explain as explain_cmd
@@ -29,10 +30,12 @@ _DEBUG = {"on": False}
 
 
 def _click_exceptions():
+    """The click that typer runs on: its vendored copy where it has one (recent releases), else click itself;
+    click may be installed beside a typer that vendors it (clonus[dask] brings it), and is then not the one."""
     try:
-        from click import exceptions
-    except ImportError:  # recent typer releases vendor click instead of depending on it
         from typer._click import exceptions
+    except ImportError:
+        from click import exceptions  # type: ignore[no-redef]
     return exceptions
 
 
@@ -167,6 +170,7 @@ app.command("explain")(explain_cmd.explain)
 app.command("kb")(kb_cmd.kb_info)
 app.command("diff")(diff_cmd.diff)
 app.command("check-engines")(check_engines_cmd.check_engines)
+app.command("batch")(batch_cmd.batch)
 
 
 def _version(value: bool) -> None:
