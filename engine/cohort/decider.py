@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from clonus.engine.cohort.answers import CellAnswers
 from clonus.engine.cohort.formats import RawRow
 from clonus.engine.decide.advisor import Advisor
 from clonus.engine.decide.cache import CachedEngine
@@ -59,11 +60,13 @@ class RowDecider:
         self.settings = settings
         self.kb = load_kb(settings.kb_dir, settings.profile)
         self.advisor = self._advisor()
+        self.answers = CellAnswers(self.advisor, settings.verify_cache)
 
     def _advisor(self) -> Advisor:
         s = self.settings
+        # --full: the Advisor's cache checks its own hits; otherwise CellAnswers checks whole answers
         return Advisor(self.kb, include_draft=s.include_draft, engine=s.engine, cache=s.cache,
-                       verify_cache=s.verify_cache)
+                       verify_cache=s.verify_cache if s.full else 0.0)
 
     def decide(self, rows: Iterable[RawRow]) -> tuple[list[dict], Tally]:
         """The output rows of `rows`, in order, and their tally."""
@@ -82,17 +85,17 @@ class RowDecider:
         if raw.data is None:
             return error_row(raw, raw.error or "unreadable row", self.kb.digest, self.settings.full)
         try:
+            if not self.settings.full:
+                codes, plan = self.answers.answer(raw.data)
+                return {"id": raw.id, "row": raw.index, "status": "ok", "error": None, "codes": list(codes),
+                        "dose_plan": plan, "kb_digest": self.kb.digest}
             result = self.advisor.advise(raw.data)
         except EngineError as exc:
             self._renew()
             return error_row(raw, str(exc), self.kb.digest, self.settings.full)
         except ClonusError as exc:
             return error_row(raw, str(exc), self.kb.digest, self.settings.full)
-        if self.settings.full:
-            return {"id": raw.id, "row": raw.index, "status": "ok", "error": None, "result": result.to_json()}
-        return {"id": raw.id, "row": raw.index, "status": "ok", "error": None, "codes": list(result.codes()),
-                "dose_plan": result.dose_plan.to_json() if result.dose_plan else None,
-                "kb_digest": result.kb_digest}
+        return {"id": raw.id, "row": raw.index, "status": "ok", "error": None, "result": result.to_json()}
 
     def _renew(self) -> None:
         """A fresh engine after one failed mid-case (it is not trusted with the next case); the cache's
@@ -103,6 +106,9 @@ class RowDecider:
         new = self.advisor.decisions
         if isinstance(old, CachedEngine) and isinstance(new, CachedEngine):
             new.cells, new.stats = old.cells, old.stats
+        templates, plans, memo = self.answers.templates, self.answers.plans, self.answers.memo
+        self.answers = CellAnswers(self.advisor, self.settings.verify_cache)
+        self.answers.templates, self.answers.plans, self.answers.memo = templates, plans, memo
 
     def _cache_counts(self) -> tuple[int, int, int, int]:
         cache = self.advisor.decisions
