@@ -24,6 +24,7 @@ class BatchSummary:
     tally: Tally = field(default_factory=Tally)
     seconds: float = 0.0
     crashes: int = 0
+    replaced: int = 0
     cache: bool = True
 
     @property
@@ -53,7 +54,7 @@ def run_batch(source: Path | str, target: Path | str, settings: Settings, worker
             summary.tally = _in_process(rows, settings, emit, chunk)
         else:
             run = WorkerPool(settings, workers, kb.digest, decider, chunk).run(rows, emit)
-            summary.tally, summary.crashes = run.tally, run.crashes
+            summary.tally, summary.crashes, summary.replaced = run.tally, run.crashes, run.replaced
         writer.commit()
     summary.seconds = time.perf_counter() - started
     return summary

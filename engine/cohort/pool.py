@@ -84,7 +84,8 @@ class PoolRun:
     """How a pooled batch went: its tally and how many workers were replaced after a crash."""
 
     tally: Tally = field(default_factory=Tally)
-    crashes: int = 0
+    crashes: int = 0    # workers that died after they were ready
+    replaced: int = 0   # every worker replaced, also one that died as it started
     worker_pids: list[int] = field(default_factory=list)
 
 
@@ -171,14 +172,13 @@ class WorkerPool:
             return
         job = worker.job
         assert job is not None and job.id == message[1]
-        chunk = chunks[job.chunk]
         if kind == "rows":
-            self._place(chunk, message[2], message[3])
+            self._place(chunks[job.chunk], message[2], message[3])
             worker.job = None
         elif kind == "row":
-            self._place(chunk, [message[2]], message[3])
+            self._place(chunks[job.chunk], [message[2]], message[3])
             job.rows = job.rows[1:]
-        else:  # done
+        else:  # done: its chunk may be written already (its last row completed it)
             worker.job = None
 
     def _place(self, chunk: _Chunk, out: list[dict], tally: Tally) -> None:
@@ -196,6 +196,7 @@ class WorkerPool:
         self._workers.remove(worker)
         worker.conn.close()
         code = worker.process.exitcode
+        self.run_info.replaced += 1
         if not worker.ready:
             self._start_failures += 1
             if self._start_failures >= MAX_START_FAILURES:
