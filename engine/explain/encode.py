@@ -10,10 +10,9 @@ writes it instead, so the bytes never change.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
-_DIFFERENT_FLOAT = re.compile(rb"\de-\d|0\.0000\d")
+_DIGITS = frozenset(b"0123456789")
 
 
 def contract_json(doc: Any) -> str:
@@ -24,6 +23,19 @@ def contract_json(doc: Any) -> str:
         encoded = orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
     except TypeError:
         return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-    if _DIFFERENT_FLOAT.search(encoded):
+    if _written_differently(encoded):
         return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     return encoded.decode()
+
+
+def _written_differently(encoded: bytes) -> bool:
+    """Whether the text holds a float orjson writes unlike json: 0.0000... or a digit, e-, a digit (texts
+    hold "e-" often, as in side-effects: each is looked at, no regex scans the whole text)."""
+    if b"0.0000" in encoded:
+        return True
+    at = encoded.find(b"e-")
+    while at != -1:
+        if at > 0 and encoded[at - 1] in _DIGITS and at + 2 < len(encoded) and encoded[at + 2] in _DIGITS:
+            return True
+        at = encoded.find(b"e-", at + 2)
+    return False
