@@ -112,3 +112,16 @@ def test_a_batch_evaluates_each_cell_once(tmp_path):
     twice = run_batch(tmp_path / "twice.jsonl", tmp_path / "t.jsonl", Settings(), workers=0)
     assert twice.tally.misses == once.tally.misses
     assert twice.tally.hits == once.tally.hits + len(rows)
+
+
+def test_past_its_bounds_the_cache_stops_learning_and_answers_stay_the_same(tmp_path, monkeypatch):
+    import clonus.engine.cohort.answers as answers
+    import clonus.engine.decide.cache as cache
+
+    write_cohort(tmp_path / "c.jsonl", iter(mixed(300)))
+    run_batch(tmp_path / "c.jsonl", tmp_path / "free.jsonl", Settings(), workers=0)
+    monkeypatch.setattr(answers, "MAX_TEMPLATES", 3)
+    monkeypatch.setattr(cache, "MAX_CELLS", 5)
+    bounded = run_batch(tmp_path / "c.jsonl", tmp_path / "bounded.jsonl", Settings(), workers=0)
+    assert (tmp_path / "bounded.jsonl").read_bytes() == (tmp_path / "free.jsonl").read_bytes()
+    assert bounded.tally.hits > 0  # the cells it kept still answer

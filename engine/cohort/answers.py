@@ -22,7 +22,9 @@ from clonus.engine.decide.invariants import check_invariants
 from clonus.engine.decide.result import Result
 from clonus.engine.intake.case import Case, parse_case
 
-MAX_PLANS = 65_536  # dose plans remembered by (cell, daily dose, doses a day)
+MAX_PLANS = 65_536      # dose plans remembered by (cell, daily dose, doses a day)
+MAX_TEMPLATES = 5_000   # cells whose whole answer is kept (a Result is some kilobytes): past it, a case of a
+                        # new cell is answered by the Advisor through the cache, exact and slower
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ class CellAnswers:
         return brief
 
     def _learn(self, key: Key, case: Case, result: Result) -> None:
-        if self.cache is None:
+        if self.cache is None or len(self.templates) >= MAX_TEMPLATES:
             return
         evaluation = self.cache.evaluate(case.facts, case.absent)
         self.cache.stats.hits -= 1  # that lookup was this module's, not the case's

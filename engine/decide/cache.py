@@ -26,7 +26,7 @@ from clonus.engine.decide.evaluation import EvaluationPlan
 from clonus.engine.errors import UsageError
 from clonus.engine.knowledge.conditions import Atom, holds
 
-MAX_CELLS = 1_000_000        # past this many cells the cache stops learning (memory stays bounded)
+MAX_CELLS = 100_000          # past this many cells the cache stops learning (memory stays bounded)
 MAX_VALUES_PER_FACT = 4_096  # distinct values of one fact whose atom truths are remembered
 
 Key = tuple[Any, ...]
