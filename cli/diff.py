@@ -31,6 +31,10 @@ def diff(
     exit_code: Annotated[bool, typer.Option("--exit-code", help="Exit 1 when anything changed (like git diff).")
                          ] = False,
     engine: EngineName = None,
+    cohort: Annotated[Path | None, typer.Option(
+        "--cases", metavar="COHORT", show_default=False,
+        help="Run a cohort file through both KBs (.jsonl, .csv or .parquet, as `clonus batch` reads it) "
+             "instead of case files.")] = None,
 ) -> None:
     """Show what a KB change does: rules added, removed, with changed conditions or conclusions; and
     every case whose recommendations change, with the codes gained and lost. Read it before approving.
@@ -41,7 +45,7 @@ def diff(
     from clonus.engine.workbench.kbdiff import case_changes, case_files, kb_cases, rule_changes
 
     old, new = load_kb(old_kb), load_kb(new_kb)
-    named = case_files(cases) if cases else kb_cases(new, old)
+    named = _cohort_cases(cohort, new) if cohort else case_files(cases) if cases else kb_cases(new, old)
     rules = rule_changes(old, new)
     changed, ran = case_changes(old, new, named, include_draft, engine=engine)
     if format is DiffFormat.json:
@@ -49,3 +53,14 @@ def diff(
     else:
         typer.echo(render_text(old, new, rules, changed, ran), nl=False)
     raise typer.Exit(1 if exit_code and (rules or changed) else 0)
+
+
+def _cohort_cases(path: Path, kb):
+    """A cohort's rows as named cases, streamed (a row that cannot be read is the same under both KBs)."""
+    from clonus.engine.cohort.formats import read_rows
+    from clonus.engine.workbench.kbdiff import NamedCase
+
+    for raw in read_rows(path, kb):
+        if raw.data is not None:
+            yield NamedCase(str(raw.id) if raw.id is not None else f"row {raw.index}", f"{path}:{raw.index}",
+                            raw.data)

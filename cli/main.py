@@ -17,6 +17,7 @@ import typer
 from typer.core import TyperGroup
 
 from . import advise as advise_cmd
+from . import batch as batch_cmd
 from . import check_engines as check_engines_cmd
 from . import diff as diff_cmd
 from . import explain as explain_cmd
@@ -171,6 +172,7 @@ app.command("kb")(kb_cmd.kb_info)
 app.command("diff")(diff_cmd.diff)
 app.command("check-engines")(check_engines_cmd.check_engines)
 app.command("serve")(serve_cmd.serve)
+app.command("batch")(batch_cmd.batch)
 
 
 def _version(value: bool) -> None:

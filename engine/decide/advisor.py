@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from clonus.engine.decide.backend import Backend, Evaluation, default_engine, load_backend, usable_engines
+from clonus.engine.decide.cache import with_cache
 from clonus.engine.decide.doseplan import DosePlan, make_dose_plan
 from clonus.engine.decide.evaluation import make_evaluation_plan
 from clonus.engine.decide.invariants import check_invariants
@@ -27,7 +28,8 @@ class Advisor:
     here), whose evaluations come in the canonical order (decide/order.py), so that the answer is the
     same on every engine. Use as a context manager, or call close()."""
 
-    def __init__(self, kb: Kb, include_draft: bool = False, engine: str | Backend | None = None):
+    def __init__(self, kb: Kb, include_draft: bool = False, engine: str | Backend | None = None,
+                 cache: bool = True, verify_cache: float = 0.0):
         self.kb = kb
         self.plan = make_evaluation_plan(kb, include_draft)
         self.backend = engine if engine is not None and not isinstance(engine, str) else \
@@ -36,6 +38,9 @@ class Advisor:
         if unavailable is not None:
             raise EngineUnavailable(self.backend.name, unavailable, usable_engines())
         self.engine = CanonicalEngine(self.backend.compile(self.plan), self.plan)
+        # answers go through the exact decision cache (decide/cache.py) where the static check proves the
+        # plan cacheable; self.engine stays the engine itself
+        self.decisions = with_cache(self.engine, self.plan, self.backend.name, cache, verify_cache)
         self.engine_name = {"name": self.backend.name, "version": self.backend.version()}
         self._code_order = {code: i for i, code in enumerate(kb.codes)}
         # what differs from the approved safety section shipped with clonus, said in every answer
@@ -56,11 +61,11 @@ class Advisor:
 
     def advise_case(self, case: Case) -> Result:
         """Answer a validated case; SafetyError if the answer breaks an invariant (never shown)."""
-        return self._decide(case, self.engine.evaluate(case.facts, case.absent))
+        return self._decide(case, self.decisions.evaluate(case.facts, case.absent))
 
     def answer(self, case: Case) -> Answer:
         """What the rules made of a case, also when the runtime refuses the answer (for explanations)."""
-        evaluation = self.engine.evaluate(case.facts, case.absent)
+        evaluation = self.decisions.evaluate(case.facts, case.absent)
         try:
             result = self._decide(case, evaluation)
         except SafetyError as exc:
