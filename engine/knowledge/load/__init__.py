@@ -17,11 +17,12 @@ from clonus.engine.knowledge.model import FactDef, Kb, Rule, RuleTest
 from .codes import load_codes, load_sources
 from .common import Collector, display, mapping, unknown_keys
 from .facts import load_facts
+from .files import read_bytes
 from .notations import load_notations, load_synonyms
 from .rules import check_cycles, check_rule_ids, load_rules
 from .settings import KB_KEYS, load_exclusions, load_gap_check, load_safety_limits, load_vocabulary
 from .tests import load_tests
-from .yamlsource import read_yaml
+from .yamlsource import parse_yaml, read_problem, read_yaml
 
 CORE_FILES = ("kb.yaml", "facts.yaml", "codes.yaml", "sources.yaml", "notations.yaml")
 _ENGINE = Path(__file__).resolve().parents[2]  # engine/, or clonus/engine/ once installed
@@ -83,16 +84,18 @@ def load_kb(root: Path | str | None = None) -> Kb:
 
 
 def _read_all(root: Path, paths: list[Path], out: Collector) -> tuple[dict[str, Any], str]:
-    """Parse every file (each problem collected) and digest their bytes, in a fixed order."""
+    """Parse every file (each problem collected) and digest their bytes, in a fixed order: the bytes
+    digested are the bytes parsed, read once (a regular file only, of a few MB at most)."""
     digest = hashlib.sha256()
     docs: dict[str, Any] = {}
     for path in paths:
         shown = display(path)
         try:
-            digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-            docs[shown] = read_yaml(path, shown)
-        except OSError as exc:
-            out.add(shown, 0, None, None, f"cannot read file: {exc}")
+            data = read_bytes(path)
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0" + data + b"\0")
+            docs[shown] = parse_yaml(data.decode("utf-8"), shown)
+        except (OSError, UnicodeDecodeError) as exc:
+            out.add(shown, 0, None, None, f"cannot read file: {read_problem(exc)}")
         except KbError as exc:
             out.problems.extend(exc.problems)
     if out.problems:
