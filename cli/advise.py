@@ -147,11 +147,10 @@ def advise(values: dict[str, Any]) -> None:
 
 
 def apply_flags(data: dict, flags: dict, fields: Mapping[str, Any]) -> None:
-    """Set each flag's case field in the case mapping; words flags split on commas."""
+    """Set each flag's case field in the case mapping (a words flag's commas separate words in intake,
+    as they do in a case file)."""
     by_leaf = {path.rsplit(".", 1)[-1]: path for path in fields}
     for name, value in flags.items():
-        if isinstance(value, list):
-            value = [item.strip() for v in value for item in v.split(",") if item.strip()]
         section, leaf = by_leaf[name].split(".", 1)
         if data.get(section) is None:  # absent, or an empty `patient:` in the file
             data[section] = {}
