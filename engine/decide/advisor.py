@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,7 +19,13 @@ from clonus.engine.knowledge.wording import describe, fill_slots
 
 class Advisor:
     """A KB compiled into a live engine (a backend: `engine` names it, default the first that runs
-    here). Use as a context manager, or call close()."""
+    here). Use as a context manager, or call close().
+
+    Safe to share between threads (the CDS Hooks service, the cohort runner): an engine evaluates one
+    case at a time, so evaluations are serialised by a lock held only around the engine's evaluate();
+    intake, the dose plan and the safety checks run outside it. durable_rules never releases the GIL,
+    so threads gain no speed: use processes to scale.
+    """
 
     def __init__(self, kb: Kb, include_draft: bool = False, engine: str | Backend | None = None):
         self.kb = kb
@@ -28,9 +35,11 @@ class Advisor:
         self.engine = self.backend.compile(self.plan)
         self.engine_name = {"name": self.backend.name, "version": self.backend.version()}
         self._code_order = {code: i for i, code in enumerate(kb.codes)}
+        self._lock = threading.Lock()
 
     def close(self) -> None:
-        self.engine.close()
+        with self._lock:
+            self.engine.close()
 
     def __enter__(self) -> Advisor:
         return self
@@ -44,11 +53,11 @@ class Advisor:
 
     def advise_case(self, case: Case) -> Result:
         """Answer a validated case; SafetyError if the answer breaks an invariant (never shown)."""
-        return self._decide(case, self.engine.evaluate(case.facts, case.absent))
+        return self._decide(case, self.evaluate(case))
 
     def answer(self, case: Case) -> Answer:
         """What the rules made of a case, also when the runtime refuses the answer (for explanations)."""
-        evaluation = self.engine.evaluate(case.facts, case.absent)
+        evaluation = self.evaluate(case)
         try:
             result = self._decide(case, evaluation)
         except SafetyError as exc:
@@ -56,6 +65,11 @@ class Advisor:
             made = {c for entry in trace for c in entry.recommended}
             return Answer(tuple(c for c in self.kb.codes if c in made), trace, dict(evaluation.derived), str(exc))
         return Answer(result.codes(), result.trace, result.derived, None)
+
+    def evaluate(self, case: Case) -> Evaluation:
+        """The engine's evaluation of one case (its firings and derived facts), one thread at a time."""
+        with self._lock:
+            return self.engine.evaluate(case.facts, case.absent)
 
     def _decide(self, case: Case, evaluation: Evaluation) -> Result:
         unfilled, trace = self._recommendations(evaluation)

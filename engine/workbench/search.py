@@ -87,7 +87,7 @@ class _Runner:
     def run(self, assignment: dict[str, Value]) -> Outcome:
         case = self.case(assignment)
         try:
-            evaluation = self.advisor.engine.evaluate(case.facts, case.absent)
+            evaluation = self.advisor.evaluate(case)
         except EngineError as exc:
             self.advisor.close()
             self.advisor = Advisor(self.kb, self.include_draft, self.engine)
