@@ -10,6 +10,7 @@ from clonus.engine.decide.backend import Backend, Evaluation, default_engine, lo
 from clonus.engine.decide.doseplan import DosePlan, make_dose_plan
 from clonus.engine.decide.evaluation import make_evaluation_plan
 from clonus.engine.decide.invariants import check_invariants
+from clonus.engine.decide.limits import check_plan
 from clonus.engine.decide.result import Answer, Recommendation, Result, TraceEntry
 from clonus.engine.errors import SafetyError
 from clonus.engine.intake.case import Case, parse_case
@@ -32,6 +33,7 @@ class Advisor:
         self.plan = make_evaluation_plan(kb, include_draft)
         self.backend = engine if engine is not None and not isinstance(engine, str) else \
             load_backend(engine or default_engine())
+        check_plan(self.plan, self.backend.limits())  # KbError, located, before the engine sees the KB
         self.engine = self.backend.compile(self.plan)
         self.engine_name = {"name": self.backend.name, "version": self.backend.version()}
         self._code_order = {code: i for i, code in enumerate(kb.codes)}

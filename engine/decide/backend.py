@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from clonus.engine.decide.evaluation import EvaluationPlan
+from clonus.engine.decide.limits import Limits
 from clonus.engine.errors import UsageError
 
 ENGINES = ("durable",)  # every backend clonus ships, in order of preference for the default
@@ -55,6 +56,10 @@ class Backend(Protocol):
 
     def available(self) -> str | None:
         """None when the engine can run here, else why not (one line)."""
+
+    def limits(self) -> Limits:
+        """The KB shapes this engine can compile and run, measured on it; the Advisor refuses a plan past
+        them (located KB problems) before compile() is called. Limits() declares none."""
 
     def compile(self, plan: EvaluationPlan) -> Engine: ...
 
