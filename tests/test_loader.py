@@ -80,23 +80,30 @@ SHAPES = [
     ("recommend-params-not-a-mapping", "rules/dosing.yaml", "id: baclofen.escalate.redistribute",
      "recommend: [redistribute_to_3_4_daily_doses]",
      "recommend: [{code: redistribute_to_3_4_daily_doses, params: 5}]",
-     "baclofen.escalate.redistribute: then.recommend: params of 'redistribute_to_3_4_daily_doses' must be a mapping"),
+     "baclofen.escalate.redistribute: then.recommend[0].params: is a whole number; expected a mapping"),
     ("assert-a-list", "rules/dosing.yaml", "id: baclofen.dose.at-max", "assert: {dose_band: at_max}",
      "assert: [dose_band]",
-     "baclofen.dose.at-max: then.assert: maps derived facts to values, like {escalating: true}"),
+     "baclofen.dose.at-max: then.assert: is a list; expected a mapping (Derived facts to assert: {fact: value})"),
     ("limit-dose-plan-a-number", "rules/precautions.yaml", "id: caution.respiratory",
      "limit_dose_plan: {step_max_mg: 5}", "limit_dose_plan: 5",
-     "caution.respiratory: then.limit_dose_plan: is a mapping, like {step_max_mg: 5}"),
+     "caution.respiratory: then.limit_dose_plan: is a whole number; expected a mapping"),
     ("divided-doses-a-number", "rules/dosing.yaml", "id: baclofen.escalate.below-max",
      "divided_doses: [3, 4]", "divided_doses: 3",
-     "baclofen.escalate.below-max: then.dose_plan.divided_doses: is required and must be valid"),
+     "baclofen.escalate.below-max: then.dose_plan.divided_doses: is a whole number; expected a list"),
     ("product-of-a-number", "facts.yaml", "\n  daily_dose_mg:", "product_of: [dose_mg, doses_per_day]",
      "product_of: 5", "daily_dose_mg.product_of: is a list of facts"),
     ("exclusion-pair-of-lists", "kb.yaml", "exclusions:", "- [increase_baclofen, no_escalation_at_max_dose]",
      "- [[increase_baclofen], no_escalation_at_max_dose]", "exclusions: each exclusion is a pair [code, code]"),
+    ("sources-a-list-of-lists", "rules/dosing.yaml", "id: baclofen.dose.at-max", "sources: [S01, S03]",
+     "sources: [[S00]]", "baclofen.dose.at-max: sources[0]: is a list; expected a text"),
+    ("recommend-code-a-list", "rules/dosing.yaml", "id: baclofen.escalate.redistribute",
+     "recommend: [redistribute_to_3_4_daily_doses]", "recommend: [{code: [a, b]}]",
+     "baclofen.escalate.redistribute: then.recommend[0].code: is a list; expected a text"),
+    ("when-a-number", "rules/dosing.yaml", "id: baclofen.dose.at-max", "- daily_dose_mg == 80", "- 80",
+     "baclofen.dose.at-max: when[0]: is a whole number; expected a text or a list or a mapping"),
     ("rule-test-expect-a-word", "rules/scope.tests.yaml", "name: reference case is in scope",
      "expect: [increase_baclofen, warn_no_abrupt_discontinuation]", "expect: increase_baclofen",
-     "reference case is in scope: expect: is a list of codes"),
+     "reference case is in scope: expect: is a text; expected a list (Codes that must appear)"),
 ]
 
 
@@ -265,7 +272,7 @@ BROKEN = [
      "{file}:{line}: S01.grade: must be one of A, A(copy), B, C, C/B"),
     ("dose-plan-value", "rules/dosing.yaml", "id: baclofen.escalate.below-max",
      "ceiling_daily_mg: 80", "ceiling_daily_mg: eighty",
-     "{file}:{line}: baclofen.escalate.below-max: then.dose_plan.ceiling_daily_mg: is required and must be valid"),
+     "{file}:{line}: baclofen.escalate.below-max: then.dose_plan.ceiling_daily_mg: is a text; expected a number"),
     ("dose-plan-zero-divided", "rules/dosing.yaml", "id: baclofen.escalate.below-max",
      "divided_doses: [3, 4]", "divided_doses: [3, 0]",
      "{file}:{line}: baclofen.escalate.below-max: then.dose_plan.divided_doses: is required and must be valid"),
@@ -462,3 +469,40 @@ def test_collections_are_tuples(shipped_kb):
                   rule.dose_plan["divided_doses"], rule.dose_plan["dose_steps_mg"],
                   shipped_kb.facts["spasticity"].values, shipped_kb.facts["daily_dose_mg"].product_of):
         assert isinstance(value, tuple), value
+
+
+EXTRA_BAND_RULE = """
+  - id: baclofen.dose.high
+    title: High daily dose
+    status: draft
+    version: 1
+    sources: [S01]
+    rationale: A second band rule whose range overlaps the others.
+    when:
+      - daily_dose_mg {op} {value}
+    then:
+      assert: {{dose_band: at_max}}
+"""
+
+
+def test_regression_conflicting_derived_values_are_a_load_problem(kb_dir):
+    """Bug: two rules asserting different values of one derived fact for the same case passed every load
+    check and failed at run time ('derived facts hold one value', exit 1, no file, line or rule)."""
+    path = kb_dir / "rules" / "dosing.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text + EXTRA_BAND_RULE.format(op=">=", value=70), encoding="utf-8")
+    line = text.count("\n") + 2
+    found = problems(kb_dir)
+    below, above = (line_of(kb_dir, "rules/dosing.yaml", f"id: baclofen.dose.{band}") for band in ("below-max",
+                                                                                                 "above-max"))
+    assert found == [
+        f"kb/rules/dosing.yaml:{line}: baclofen.dose.high: then.assert: asserts dose_band = at_max, but "
+        f"baclofen.dose.{band} (kb/rules/dosing.yaml:{where}) asserts dose_band = {value} and both can fire for "
+        "one case; a derived fact holds one value: make their conditions exclude each other"
+        for band, where, value in (("below-max", below, "below_max"), ("above-max", above, "above_max"))]
+
+
+def test_rules_asserting_different_values_on_exclusive_conditions_load(kb_dir):
+    path = kb_dir / "rules" / "dosing.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + EXTRA_BAND_RULE.format(op="==", value=80), encoding="utf-8")
+    assert "baclofen.dose.high" in {r.id for r in load_kb(kb_dir).rules}  # the same value as at-max: no conflict

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from clonus.engine.errors import shown
 from clonus.engine.knowledge.model import RuleTest
 from clonus.engine.suggest import did_you_mean
 
 from .common import plain, unknown_keys
+from .shapes import schema, shape_problems
 from .yamlsource import LineDict, LineList
 
 
@@ -15,11 +17,17 @@ def load_tests(doc, file, codes, out) -> list[RuleTest]:
         out.add(file, getattr(doc, "line", 1), None, "tests", "a test file holds a list under 'tests:'")
         return []
     tests = []
+    file_schema = schema("rule-tests.schema.json")
     for i, spec in enumerate(node):
         line = node.line_of(i)
         if (not isinstance(spec, LineDict) or not isinstance(spec.get("name"), str)
                 or not isinstance(spec.get("case"), dict)):
             out.add(file, line, None, "tests", "each test has a name and a case")
+            continue
+        misshapen = list(shape_problems(spec, file_schema["properties"]["tests"]["items"], file_schema, "", line))
+        if misshapen:  # no other check reads a value of the wrong shape
+            for field, at, message in misshapen:
+                out.add(file, at, spec["name"], field, message)
             continue
         unknown_keys(spec, ("name", "case", "expect", "forbid", "todo"), file, spec["name"], out)
         for key in ("expect", "forbid"):
@@ -30,7 +38,7 @@ def load_tests(doc, file, codes, out) -> list[RuleTest]:
             for j, code in enumerate(listed):
                 if code not in codes:
                     out.add(file, spec[key].line_of(j), spec["name"], key,
-                            f"unknown code {code!r}{did_you_mean(code, codes)}")
+                            f"unknown code {shown(code)}{did_you_mean(code, codes)}")
         tests.append(RuleTest(spec["name"], plain(spec["case"]), tuple(spec.get("expect") or ()),
                               tuple(spec.get("forbid") or ()), bool(spec.get("todo", False)), file, line))
     return tests
