@@ -16,6 +16,7 @@ from clonus.engine.knowledge.model import FactDef, Kb, Rule, RuleTest
 
 from .codes import load_codes, load_sources
 from .common import Collector, display, mapping, unknown_keys
+from .derived import conflicting_values
 from .facts import load_facts
 from .files import read_bytes
 from .notations import load_notations, load_synonyms
@@ -70,7 +71,7 @@ def load_kb(root: Path | str | None = None) -> Kb:
     vocabulary = load_vocabulary(meta, name["kb.yaml"], facts, categories, out)
     if out.problems:
         raise KbError(out.problems)
-    return Kb(
+    kb = Kb(
         name=str(meta.get("name", root.name)), version=str(meta.get("version", "0")),
         description=str(meta.get("description", "")), root=str(root),
         facts=MappingProxyType(facts), codes=MappingProxyType(codes), categories=tuple(categories),
@@ -81,6 +82,10 @@ def load_kb(root: Path | str | None = None) -> Kb:
         synonyms=MappingProxyType({k: MappingProxyType(v) for k, v in synonyms.items()}),
         gap_population=gap_population, gap_categories=gap_categories,
     )
+    conflicts = conflicting_values(kb)  # needs the whole KB: conditions are compared over its facts
+    if conflicts:
+        raise KbError(conflicts)
+    return kb
 
 
 def _read_all(root: Path, paths: list[Path], out: Collector) -> tuple[dict[str, Any], str]:
