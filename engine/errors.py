@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 SHOWN_CHARS = 100  # the most of any value a message echoes: a 50 MB string or an alias bomb stays one short line
+MAX_PROBLEM_CHARS = 1_000  # a KB problem's message, whatever it quotes: one line of bounded length
 
 
 def shown(value: object, limit: int = SHOWN_CHARS) -> str:
@@ -89,12 +90,13 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        parts = [f"{self.file}:{self.line}"]
+        """One line, of bounded length whatever a KB file holds (each part clipped)."""
+        parts = [f"{clip(self.file, 300)}:{self.line}"]
         if self.rule:
-            parts.append(self.rule)
+            parts.append(clip(self.rule))
         if self.field:
-            parts.append(self.field)
-        parts.append(self.message)
+            parts.append(clip(self.field))
+        parts.append(clip(self.message, MAX_PROBLEM_CHARS))
         return ": ".join(parts)
 
 

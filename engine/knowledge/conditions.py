@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from clonus.engine.errors import shown
+
 # Each operator and the one that negates it (for pushing `not` down to single conditions).
 NEGATION = {
     "==": "!=", "!=": "==", "<": ">=", ">=": "<", ">": "<=", "<=": ">",
@@ -32,8 +34,10 @@ Value = Scalar | tuple | None
 
 _WORD = r"[A-Za-z_][A-Za-z0-9_.\-]*"
 _NUMBER = r"-?\d+(?:\.\d+)?"
+# matched on the stripped text, the value running to its end: linear in the length of the line (a lazy
+# value before trailing white space made a long run of spaces quadratic)
 _ATOM_RE = re.compile(
-    rf"^\s*(?P<fact>{_WORD})\s*(?P<op>==|!=|<=|>=|<|>|not\s+in\b|in\b|has\b|lacks\b)\s*(?P<value>.+?)\s*$"
+    rf"(?P<fact>{_WORD})\s*(?P<op>==|!=|<=|>=|<|>|not\s+in\b|in\b|has\b|lacks\b)\s*(?P<value>.+)", re.DOTALL
 )
 _UNARY_RE = re.compile(rf"^\s*(?P<op>missing|known|not)\s+(?P<fact>{_WORD})\s*$")
 _BARE_RE = re.compile(rf"^\s*(?P<fact>{_WORD})\s*$")
@@ -100,7 +104,7 @@ def _parse_scalar(text: str) -> Scalar:
         return text == "true"
     if re.fullmatch(_WORD, text):
         return text
-    raise ConditionSyntaxError(f"cannot read value {text!r}: use a number, true/false or a word")
+    raise ConditionSyntaxError(f"cannot read value {shown(text)}: use a number, true/false or a word")
 
 
 def listed(atom: Atom) -> tuple[Value, ...]:
@@ -113,7 +117,7 @@ def listed(atom: Atom) -> tuple[Value, ...]:
 def _parse_value(op: str, text: str) -> Value:
     if op in ("in", "not in"):
         if not (text.startswith("[") and text.endswith("]")):
-            raise ConditionSyntaxError(f"'{op}' needs a list like [a, b], got {text!r}")
+            raise ConditionSyntaxError(f"'{op}' needs a list like [a, b], got {shown(text)}")
         inner = text[1:-1].strip()
         if not inner:
             raise ConditionSyntaxError(f"'{op}' needs at least one value")
@@ -124,7 +128,7 @@ def _parse_value(op: str, text: str) -> Value:
 def parse_atom(text: object) -> Atom:
     """Parse one condition line into an Atom."""
     if isinstance(text, bool) or not isinstance(text, str):
-        raise ConditionSyntaxError(f"a condition is a line of text like 'age >= 18', got {text!r}")
+        raise ConditionSyntaxError(f"a condition is a line of text like 'age >= 18', got {shown(text)}")
     match = _UNARY_RE.match(text)
     if match:
         op, fact = match["op"], match["fact"]
@@ -132,10 +136,10 @@ def parse_atom(text: object) -> Atom:
     match = _BARE_RE.match(text)
     if match:
         return Atom(match["fact"], "==", True)
-    match = _ATOM_RE.match(text)
+    match = _ATOM_RE.fullmatch(text.strip())
     if not match:
         raise ConditionSyntaxError(
-            f"cannot read condition {text!r}: expected 'fact OP value' with OP one of "
+            f"cannot read condition {shown(text)}: expected 'fact OP value' with OP one of "
             "==, !=, <, <=, >, >=, in, not in, has, lacks; or 'missing fact', 'known fact', 'fact', 'not fact'"
         )
     op = re.sub(r"\s+", " ", match["op"])

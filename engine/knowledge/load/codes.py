@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from clonus.engine.errors import shown
 from clonus.engine.knowledge.model import GRADES, SEVERITIES, CodeDef, SourceDef
 
 from .common import Collector, mapping, unknown_keys
@@ -25,7 +26,7 @@ def load_codes(doc: Any, file: str, out: Collector) -> tuple[dict[str, CodeDef],
             unknown_keys(spec, ("severity", "title", "text"), file, None, out, f"{code}.")
             if spec.get("severity") not in SEVERITIES:
                 out.add(file, spec.line_of("severity"), None, f"{code}.severity",
-                        f"{spec.get('severity')!r} is not one of {', '.join(SEVERITIES)}")
+                        f"{shown(spec.get('severity'))} is not one of {', '.join(SEVERITIES)}")
             if not spec.get("text"):
                 out.add(file, line, None, f"{code}.text", "every code needs clinician-facing text")
             if code in codes:

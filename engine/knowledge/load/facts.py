@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from clonus.engine.errors import shown
 from clonus.engine.knowledge.model import FACT_ORIGINS, FACT_TYPES, FactDef
 from clonus.engine.suggest import did_you_mean
 
@@ -25,10 +26,10 @@ def load_facts(doc: Any, file: str, out: Collector) -> dict[str, FactDef]:
         ftype, origin = spec.get("type"), spec.get("origin")
         if ftype not in FACT_TYPES:
             out.add(file, spec.line_of("type"), None, f"{name}.type",
-                    f"{ftype!r} is not a fact type{did_you_mean(ftype, FACT_TYPES)}; "
+                    f"{shown(ftype)} is not a fact type{did_you_mean(ftype, FACT_TYPES)}; "
                     f"use one of {', '.join(FACT_TYPES)}")
         if origin not in FACT_ORIGINS:
-            out.add(file, spec.line_of("origin"), None, f"{name}.origin", f"{origin!r} is not input or derived")
+            out.add(file, spec.line_of("origin"), None, f"{name}.origin", f"{shown(origin)} is not input or derived")
         values = spec.get("values") or []
         if not isinstance(values, list):
             out.add(file, spec.line_of("values"), None, f"{name}.values", "is a list, like [focal, generalized]")
@@ -62,5 +63,5 @@ def load_facts(doc: Any, file: str, out: Collector) -> dict[str, FactDef]:
         for part in fact.product_of:
             if part not in facts:
                 out.add(file, fact.line, None, f"{fact.name}.product_of",
-                        f"unknown fact {part!r}{did_you_mean(part, facts)}")
+                        f"unknown fact {shown(part)}{did_you_mean(part, facts)}")
     return facts
