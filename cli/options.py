@@ -37,11 +37,16 @@ def load_kb(kb_dir: Path | None, option: str = "--kb") -> Kb:
 def check_kb_dir(kb_dir: Path, option: str = "--kb") -> None:
     """UsageError when `kb_dir` is not a folder with a kb.yaml."""
     from clonus.engine.errors import UsageError, shown
+    from clonus.engine.knowledge.load.files import is_file
 
-    if not kb_dir.is_dir():
-        what = "does not exist" if not kb_dir.exists() else "is not a folder"
+    try:
+        folder, exists = kb_dir.is_dir(), kb_dir.exists()
+    except OSError as exc:  # a name too long, say: nothing there can be a KB
+        raise UsageError(f"{option}: {shown(str(kb_dir))} cannot be used ({exc.strerror})") from exc
+    if not folder:
+        what = "does not exist" if not exists else "is not a folder"
         raise UsageError(f"{option}: {shown(str(kb_dir))} {what}; give a KB folder (one with a kb.yaml)")
-    if not (kb_dir / "kb.yaml").is_file():
+    if not is_file(kb_dir / "kb.yaml"):
         raise UsageError(f"{option}: {shown(str(kb_dir))} is not a clonus KB folder: it has no kb.yaml")
 
 

@@ -91,7 +91,7 @@ SHAPES = [
      "divided_doses: [3, 4]", "divided_doses: 3",
      "baclofen.escalate.below-max: then.dose_plan.divided_doses: is a whole number; expected a list"),
     ("product-of-a-number", "facts.yaml", "\n  daily_dose_mg:", "product_of: [dose_mg, doses_per_day]",
-     "product_of: 5", "daily_dose_mg.product_of: is a list of facts"),
+     "product_of: 5", "daily_dose_mg.product_of: is a whole number; expected a list"),
     ("exclusion-pair-of-lists", "kb.yaml", "exclusions:", "- [increase_baclofen, no_escalation_at_max_dose]",
      "- [[increase_baclofen], no_escalation_at_max_dose]", "exclusions: each exclusion is a pair [code, code]"),
     ("sources-a-list-of-lists", "rules/dosing.yaml", "id: baclofen.dose.at-max", "sources: [S01, S03]",

@@ -28,6 +28,7 @@ NEGATION = {
 }
 COMPARISONS = ("<", "<=", ">", ">=")
 MAX_DISJUNCTS = 32
+MAX_NUMBER_TEXT = 40  # a threshold is short; int() refuses past 4,300 digits anyway
 
 Scalar = int | float | bool | str
 Value = Scalar | tuple | None
@@ -99,6 +100,9 @@ def format_value(value: Value) -> str:
 def _parse_scalar(text: str) -> Scalar:
     text = text.strip()
     if re.fullmatch(_NUMBER, text):
+        if len(text) > MAX_NUMBER_TEXT:
+            raise ConditionSyntaxError(f"cannot read value {shown(text)}: a number of at most {MAX_NUMBER_TEXT} "
+                                       "characters")
         return float(text) if "." in text else int(text)
     if text in ("true", "false"):
         return text == "true"

@@ -25,10 +25,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from clonus.engine.errors import KbError, LintError, Problem
+from clonus.engine.errors import KbError, LintError, Problem, clip
 from clonus.engine.knowledge.boundaries import all_hold, contradiction
 from clonus.engine.knowledge.conditions import All, Any_, Atom, Node, atoms, to_dnf
 from clonus.engine.knowledge.load import default_kb_dir, load_kb
+from clonus.engine.knowledge.load.files import is_file
 from clonus.engine.knowledge.model import Kb, Rule
 from clonus.engine.workbench.search import Hit, SearchStats, search
 
@@ -103,8 +104,8 @@ def finding(code: str, file: str, line: int, rule: str | None, message: str, sev
 def lint(root: Path | str | None = None, today: date | None = None, engine: str | None = None) -> LintReport:
     """Every finding about the KB in `root` (the shipped KB when None); the search runs on `engine`."""
     root = Path(root) if root is not None else default_kb_dir()
-    if not (root / "kb.yaml").is_file():
-        raise LintError(f"{root}: not a clonus KB folder (it has no kb.yaml)")
+    if not is_file(root / "kb.yaml"):
+        raise LintError(f"{clip(str(root))}: not a clonus KB folder (it has no kb.yaml)")
     try:
         kb = load_kb(root)
     except KbError as exc:

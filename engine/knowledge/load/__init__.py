@@ -18,7 +18,7 @@ from .codes import load_codes, load_sources
 from .common import Collector, display, mapping, unknown_keys
 from .derived import conflicting_values
 from .facts import load_facts
-from .files import read_bytes
+from .files import is_file, read_bytes
 from .notations import load_notations, load_synonyms
 from .rules import check_cycles, check_rule_ids, load_rules
 from .settings import KB_KEYS, load_exclusions, load_gap_check, load_safety_limits, load_vocabulary
@@ -37,10 +37,13 @@ def default_kb_dir() -> Path:
 def load_kb(root: Path | str | None = None) -> Kb:
     """Load and validate the KB in `root` (the shipped KB when None). Raises KbError with every problem."""
     root = Path(root) if root is not None else default_kb_dir()
-    if not (root / "kb.yaml").is_file():
+    if not is_file(root / "kb.yaml"):
         raise KbError([Problem(display(root / "kb.yaml"), 0, None, None,
                                "not a clonus KB folder: kb.yaml is missing")])
     out = Collector()
+    if (root / "rules").exists() and not (root / "rules").is_dir():
+        raise KbError([Problem(display(root / "rules"), 0, None, None,
+                               "not a folder: the rule files live in rules/*.yaml")])
     rule_files = sorted(p for p in (root / "rules").glob("*.yaml") if not p.name.endswith(".tests.yaml"))
     test_files = sorted((root / "rules").glob("*.tests.yaml"))
     core = [root / n for n in CORE_FILES]

@@ -9,10 +9,32 @@ from clonus.engine.knowledge.model import FACT_ORIGINS, FACT_TYPES, FactDef
 from clonus.engine.suggest import did_you_mean
 
 from .common import Collector, is_number, mapping, unknown_keys
+from .shapes import shape_problems
 from .yamlsource import LineDict
 
 FACT_KEYS = ("type", "origin", "label", "description", "unit", "minimum", "maximum", "exclusive_minimum",
              "values", "case_field", "parse", "product_of", "default", "needed_for_dosing")
+_TEXT, _WORDS = {"type": "string"}, {"type": "array", "items": {"type": "string"}}
+# the shape of one fact, checked before any other check reads it (shapes.py reads it like a JSON Schema)
+FACT_SHAPE = {"type": "object", "properties": {
+    "type": _TEXT, "origin": _TEXT, "label": _TEXT, "description": _TEXT, "unit": _TEXT, "case_field": _TEXT,
+    "parse": _TEXT, "minimum": {"type": "number"}, "maximum": {"type": "number"},
+    "exclusive_minimum": {"type": "boolean"}, "needed_for_dosing": {"type": "boolean"}, "values": _WORDS,
+    "product_of": _WORDS, "default": {"type": ["boolean", "number", "string", "array"], "items": _TEXT}}}
+
+
+def _well_shaped(spec: LineDict, name: str, file: str, line: int, out: Collector) -> LineDict:
+    """The fact's properties less those of the wrong shape, each reported: no other check reads such a
+    value, and the fact still exists for the rules that name it (no cascade of 'unknown fact')."""
+    bad = set()
+    for field, at, message in shape_problems(spec, FACT_SHAPE, FACT_SHAPE, name, line):
+        out.add(file, at, None, field, message)
+        bad.add(field.removeprefix(f"{name}.").split(".")[0].split("[")[0])
+    if not bad:
+        return spec
+    kept = LineDict({k: v for k, v in spec.items() if k not in bad})
+    kept.line, kept.key_lines = spec.line, spec.key_lines
+    return kept
 
 
 def load_facts(doc: Any, file: str, out: Collector) -> dict[str, FactDef]:
@@ -22,6 +44,7 @@ def load_facts(doc: Any, file: str, out: Collector) -> dict[str, FactDef]:
         if not isinstance(spec, LineDict):
             out.add(file, line, None, name, "a fact is a mapping of its properties")
             continue
+        given, spec = spec, _well_shaped(spec, str(name), file, line, out)
         unknown_keys(spec, FACT_KEYS, file, None, out, f"{name}.")
         ftype, origin = spec.get("type"), spec.get("origin")
         if ftype not in FACT_TYPES:
@@ -40,7 +63,7 @@ def load_facts(doc: Any, file: str, out: Collector) -> dict[str, FactDef]:
         if not isinstance(product_of, list):
             out.add(file, spec.line_of("product_of"), None, f"{name}.product_of", "is a list of facts")
             product_of = []
-        if origin == "input" and not spec.get("case_field") and not spec.get("product_of"):
+        if origin == "input" and not given.get("case_field") and not given.get("product_of"):
             out.add(file, line, None, name, "an input fact needs case_field (or product_of)")
         for bound in ("minimum", "maximum"):
             if bound in spec and not is_number(spec[bound]):

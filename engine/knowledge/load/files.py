@@ -40,6 +40,15 @@ def read_bytes(path: Path | str, limit: int = MAX_FILE_BYTES) -> bytes:
         os.close(fd)
 
 
+def is_file(path: Path) -> bool:
+    """Whether `path` names a regular file (symlinks resolved); False also when it cannot even be looked
+    at (a name too long for the file system), where Path.is_file() raises."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
 def read_text(path: Path | str, limit: int = MAX_FILE_BYTES) -> str:
     """The UTF-8 text of a regular file of at most `limit` bytes (OSError or UnicodeDecodeError)."""
     return read_bytes(path, limit).decode("utf-8")
