@@ -56,7 +56,7 @@ def graph(
 
     Exit codes: 0 written, 2 unusable request (unknown focus or category, bad case), 1 drawing failed.
     """
-    from clonus.engine.errors import GraphError
+    from clonus.engine.errors import GraphError, shown
     from clonus.engine.graph import build_view
     from clonus.engine.graph.export.formats import FORMATS, SUFFIXES, export
     from clonus.engine.graph.filters import filter_categories, overlay_case
@@ -65,7 +65,7 @@ def graph(
     fmt = format.value if format is not None else "dot"
     if format is None and output is not None:
         if output.suffix.lower() not in SUFFIXES:
-            raise GraphError(f"-o {str(output)!r}: the suffix {output.suffix or '(none)'!r} names no format; "
+            raise GraphError(f"-o {shown(str(output))}: the suffix {output.suffix or '(none)'!r} names no format; "
                              f"use one of {', '.join(sorted(SUFFIXES))}, or give --format ({', '.join(FORMATS)})")
         fmt = SUFFIXES[output.suffix.lower()]
     if fmt in BINARY and output is None and sys.stdout.isatty():
@@ -97,8 +97,8 @@ def _write(data: bytes, output: Path | None, fmt: str, g) -> None:
     try:
         output.write_bytes(data)
     except OSError as exc:
-        from clonus.engine.errors import OutputError
+        from clonus.engine.errors import OutputError, shown
 
-        raise OutputError(f"cannot write {str(output)!r}: {exc.strerror or exc}") from exc
+        raise OutputError(f"cannot write {shown(str(output))}: {exc.strerror or exc}") from exc
     typer.echo(f"clonus: wrote {output} ({fmt}, {g.number_of_nodes()} nodes, {g.number_of_edges()} edges)",
                err=True)

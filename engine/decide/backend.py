@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from clonus.engine.decide.evaluation import EvaluationPlan
 from clonus.engine.decide.limits import Limits
-from clonus.engine.errors import UsageError
+from clonus.engine.errors import UsageError, shown
 
 ENGINES = ("durable",)  # every backend clonus ships, in order of preference for the default
 
@@ -67,7 +67,7 @@ class Backend(Protocol):
 def load_backend(name: str) -> Backend:
     """The backend called `name` (UsageError naming the choices when there is none)."""
     if name not in ENGINES:
-        raise UsageError(f"--engine: {name!r} is not a rule engine of clonus; use one of {', '.join(ENGINES)}")
+        raise UsageError(f"--engine: {shown(name)} is not a rule engine of clonus; use one of {', '.join(ENGINES)}")
     module = importlib.import_module(f"clonus.engine.backends.{name}")
     backend: Backend = module.BACKEND
     return backend

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from clonus.engine.errors import CaseError, clip
+from clonus.engine.errors import CaseError, clip, shown
 from clonus.engine.intake.frequency import parse_frequency
 from clonus.engine.intake.units import parse_mass_exact
 from clonus.engine.intake.values import checked_number, number_value, text_value, words_value
@@ -35,7 +35,7 @@ def _strict_json(text: str, name: str, exact: bool = False) -> Any:
         seen: dict = {}
         for key, value in items:
             if key in seen:
-                raise ValueError(f"duplicate key {key!r}")
+                raise ValueError(f"duplicate key {shown(key)}")
             seen[key] = value
         return seen
 
