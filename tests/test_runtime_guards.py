@@ -723,3 +723,23 @@ def test_long_run_of_cases_through_one_engine_keeps_memory_flat():
     out = json.loads(result.stdout)
     assert out["firings"] > LONG_RUN_CASES * 3
     assert out["rss_end"] - out["rss_start"] < 16, out
+
+
+def test_regression_a_bad_case_never_closes_the_advisor(shipped_kb):
+    """Bug: through the Python API, a lone surrogate in `drug` closed the Advisor for good: every later
+    valid case failed with 'this engine is closed'. Intake refuses it (CaseError); a Case built by hand
+    past intake is refused by the runtime before durable sees it (EngineError); the Advisor answers on."""
+    from clonus.engine.decide.advisor import Advisor
+    from clonus.engine.errors import CaseError
+    from clonus.engine.intake.case import Case
+
+    bad = reference_case()
+    bad["medication"]["drug"] = "\ud800"
+    with Advisor(shipped_kb) as advisor:
+        with pytest.raises(CaseError, match="medication.drug"):
+            advisor.advise(bad)
+        good = parse_case(shipped_kb, reference_case())
+        forged = Case({**good.facts, "drug": "\ud800"}, good.absent)
+        with pytest.raises(EngineError, match="not valid Unicode"):
+            advisor.advise_case(forged)
+        assert "increase_baclofen" in advisor.advise(reference_case()).codes()
