@@ -164,3 +164,11 @@ def test_durable_fails_one_past_its_limit(tmp_path, kb_copy_factory, quantity):
         assert outcome in PAST[quantity]
     else:
         assert outcome.startswith("error EngineError") and any(p in outcome for p in PAST[quantity]), outcome
+
+
+def test_every_backend_declares_its_limits():
+    """The Advisor checks every plan against its backend's limits(): a backend without them cannot run."""
+    from clonus.engine.decide.backend import ENGINES, load_backend
+
+    for name in ENGINES:
+        assert isinstance(load_backend(name).limits(), Limits), name
