@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from .options import EngineName, IncludeDraft, KbDir, load_kb, read_case_data
+from .options import EngineName, IncludeDraft, KbDir, ProfileName, load_kb, read_case_data
 
 if TYPE_CHECKING:
     from clonus.engine.knowledge.model import FactDef
@@ -34,11 +34,14 @@ CaseArg = Annotated[str | None, typer.Argument(
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 ExplainOpt = Annotated[bool, typer.Option("--explain", help="Show why: the facts behind each recommendation "
                                           "and every rule that fired, in order.")]
+BriefOpt = Annotated[bool, typer.Option("--brief", help="One screen: the next step, what needs action now and "
+                                        "the dose plan (text format).")]
 
 # the command's own parameters, before the case-field flags
 FIXED = (
     ("case_file", CaseArg, None), ("format", FormatOpt, Format.text), ("kb", KbDir, None),
-    ("engine", EngineName, None), ("explain", ExplainOpt, False), ("include_draft", IncludeDraft, False),
+    ("profile", ProfileName, None), ("engine", EngineName, None), ("explain", ExplainOpt, False),
+    ("brief", BriefOpt, False), ("include_draft", IncludeDraft, False),
 )
 PANELS = {"patient": "Patient", "medication": "Medication", "response": "Response"}
 DOC = """Advise on one patient on oral baclofen: next step with a capped dose plan, precautions,
@@ -134,7 +137,7 @@ def advise(values: dict[str, Any]) -> None:
     from clonus.engine.errors import UsageError
 
     fixed = {name: values.pop(name) for name, _, _ in FIXED}
-    knowledge = load_kb(fixed["kb"])
+    knowledge = load_kb(fixed["kb"], fixed["profile"])
     flags = {k: v for k, v in values.items() if v is not None}
     if fixed["case_file"] is None and not flags:
         raise UsageError("give a case file (or '-' for standard input) or case flags such as --age and --dose; "
@@ -143,7 +146,7 @@ def advise(values: dict[str, Any]) -> None:
     apply_flags(data, flags, knowledge.case_fields)
     with Advisor(knowledge, include_draft=fixed["include_draft"], engine=fixed["engine"]) as advisor:
         result = advisor.advise(data)
-    typer.echo(_render(result, knowledge, fixed["format"], fixed["explain"]), nl=False)
+    typer.echo(_render(result, knowledge, fixed["format"], fixed["explain"], fixed["brief"]), nl=False)
 
 
 def apply_flags(data: dict, flags: dict, fields: Mapping[str, Any]) -> None:
@@ -160,14 +163,22 @@ def apply_flags(data: dict, flags: dict, fields: Mapping[str, Any]) -> None:
         target[leaf] = value
 
 
-def _render(result, knowledge, format: Format, explain: bool) -> str:
+def _render(result, knowledge, format: Format, explain: bool, brief: bool) -> str:
     from clonus.engine.explain import report
 
     if format is Format.json:
         return report.render_json(result)
     if format is Format.markdown:
         return report.render_markdown(result, knowledge, explain)
-    text = report.render_text(result, knowledge, explain)
+    text = report.render_text(result, knowledge, explain, brief, width=_width())
     if explain:
         text += "\n".join(report.render_trace_text(result)) + "\n"
     return text
+
+
+def _width() -> int:
+    """The terminal's width when standard output is one (at least 60), else 80."""
+    import shutil
+    import sys
+
+    return max(60, shutil.get_terminal_size((80, 24)).columns) if sys.stdout.isatty() else 80

@@ -17,6 +17,7 @@ import typer
 from typer.core import TyperGroup
 
 from . import advise as advise_cmd
+from . import check_engines as check_engines_cmd
 from . import diff as diff_cmd
 from . import explain as explain_cmd
 from . import graph as graph_cmd
@@ -185,6 +186,7 @@ app.command("test")(test_cmd.rule_tests)
 app.command("explain")(explain_cmd.explain)
 app.command("kb")(kb_cmd.kb_info)
 app.command("diff")(diff_cmd.diff)
+app.command("check-engines")(check_engines_cmd.check_engines)
 
 
 def _version(value: bool) -> None:

@@ -19,19 +19,25 @@ KbDir = Annotated[Path | None, typer.Option(
     help="Knowledge-base folder (default: the shipped KB; also $CLONUS_KB).")]
 EngineName = Annotated[str | None, typer.Option(
     "--engine", metavar="NAME", show_default=False,
-    help="Rule engine to run the KB on: durable (durable_rules; the default where it imports).")]
+    help="Rule engine to run the KB on: durable (durable_rules, the default where it imports: Python 3.11 and "
+         "3.12) or clips (CLIPS through clipspy, the default elsewhere). Both give the same answer.")]
+ProfileName = Annotated[str | None, typer.Option(
+    "--profile", metavar="NAME", envvar="CLONUS_PROFILE", show_default=False,
+    help="Jurisdiction profile the KB is bound to: us (FDA labels, the default) or uk (BNF); `clonus kb` "
+         "lists a KB's profiles (also $CLONUS_PROFILE).")]
 IncludeDraft = Annotated[bool, typer.Option(
     "--include-draft", help="Also run draft and reviewed rules (the answer says so).")]
 
 
-def load_kb(kb_dir: Path | None, option: str = "--kb") -> Kb:
-    """The KB in `kb_dir` (the shipped one when None); KbError lists every problem. A folder that is
-    not there, or holds no kb.yaml, is one line naming the option (UsageError), not a load problem."""
+def load_kb(kb_dir: Path | None, profile: str | None = None, option: str = "--kb") -> Kb:
+    """The KB in `kb_dir` (the shipped one when None) bound to `profile` (its default when None); KbError
+    lists every problem. A folder that is not there, or holds no kb.yaml, is one line naming the option
+    (UsageError), not a load problem."""
     from clonus.engine.knowledge.load import load_kb as load
 
     if kb_dir is not None:
         check_kb_dir(kb_dir, option)
-    return load(kb_dir)
+    return load(kb_dir, profile)
 
 
 def check_kb_dir(kb_dir: Path, option: str = "--kb") -> None:

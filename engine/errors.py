@@ -7,6 +7,7 @@ service answers with, so that neither face chooses per call site.
     │   ├── CaseError                    2   422   a case cannot be used: field, value given, what is accepted
     │   ├── CaseFileError                2   400   a case file cannot be read
     │   ├── GraphError                   2   400   a graph view, focus, category or format that does not exist
+    │   ├── EngineUnavailable            2   400   --engine names an engine that cannot run on this Python
     │   └── LintError                    2   400   lint cannot run: the folder is not a KB
     ├── KbError                          2   500   the KB cannot be loaded or compiled (every Problem found)
     ├── OutputError                      1   500   an answer could not be written (closed pipe, full disk)
@@ -137,6 +138,15 @@ class CaseFileError(UsageError):
 
 class GraphError(UsageError):
     """A graph request names something the KB or the view does not have (a view, a focus, a category)."""
+
+
+class EngineUnavailable(UsageError):
+    """--engine names a rule engine of clonus that cannot run here (durable_rules on Python 3.13)."""
+
+    def __init__(self, engine: str, reason: str, usable: tuple[str, ...] = ()):
+        self.engine = engine
+        hint = f"; use {' or '.join(usable)}" if usable else ""
+        super().__init__(f"--engine: {engine!r} cannot run here ({reason}){hint}")
 
 
 class LintError(UsageError):

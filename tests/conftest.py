@@ -1,4 +1,5 @@
-"""Shared fixtures: the shipped KB, a writable copy of it, and one Advisor for the whole session."""
+"""Shared fixtures: the shipped KB, a writable copy of it, one Advisor for the whole session, and one per
+rule engine installed here (durable_rules where it imports, CLIPS everywhere)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from clonus.engine.decide.advisor import Advisor
+from clonus.engine.decide.backend import ENGINES, load_backend, usable_engines
 from clonus.engine.knowledge.load import default_kb_dir, load_kb
 
 REPO = Path(__file__).resolve().parent.parent
@@ -25,6 +27,25 @@ def advisor(shipped_kb):
         yield adv
 
 
+# The engines that run on this Python: tests parametrised over them run on each (both on 3.11 and 3.12,
+# CLIPS alone on 3.13 and later, where durable_rules does not import).
+INSTALLED_ENGINES = usable_engines()
+
+
+def engine_params() -> list:
+    """One pytest param per engine clonus ships; an engine that cannot run here is skipped, with why."""
+    return [pytest.param(name, id=name, marks=[] if name in INSTALLED_ENGINES else
+                         [pytest.mark.skip(reason=f"{name} cannot run here: {load_backend(name).available()}")])
+            for name in ENGINES]
+
+
+@pytest.fixture(scope="session", params=engine_params())
+def engine_advisor(request, shipped_kb):
+    """An Advisor on each rule engine in turn (tests using it run once per engine)."""
+    with Advisor(shipped_kb, engine=request.param) as adv:
+        yield adv
+
+
 @pytest.fixture
 def kb_copy(tmp_path) -> Path:
     """A writable copy of the shipped KB folder, to break or change in one test."""
@@ -39,3 +60,17 @@ def reference_case() -> dict:
         "medication": {"drug": "baclofen", "dose": "15 mg", "frequency": "q8h"},
         "response": {"relief": "inadequate"},
     }
+
+
+@pytest.fixture
+def kb_copy_factory():
+    """Copies of the shipped KB made on demand: make(target) -> target."""
+    import shutil
+
+    from clonus.engine.knowledge.load import default_kb_dir
+
+    def make(target):
+        shutil.copytree(default_kb_dir(), target, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+        return target
+
+    return make

@@ -41,8 +41,9 @@ def test_reference_case_codes(reference, shipped_kb):
     assert "reassess_within_24h" in codes and "monitor_adverse_effects" in codes
     assert not {"request_missing_data", "out_of_scope_pediatric", "maintain_current_dose",
                 "no_escalation_at_max_dose", "redistribute_to_3_4_daily_doses"} & set(codes)
-    order = list(shipped_kb.codes)
-    assert list(codes) == sorted(codes, key=order.index)  # the KB's code order, not firing order
+    assert codes[0] == "increase_baclofen"  # the decisive action first
+    rank = shipped_kb.display_rank  # then the KB's sections and code order, not firing order
+    assert list(codes) == sorted(codes, key=rank.__getitem__)
     assert len(codes) == len(set(codes))
 
 
@@ -134,9 +135,13 @@ def test_under_18_is_out_of_scope_without_dosing(advisor):
 
 
 def test_step_limit_rules_shape_the_plan(advisor):
-    result = advisor.advise(_case(patient__age=70, patient__respiratory_compromise=True))
+    """Respiratory compromise and an older adult: the tightest of their limits (5 mg/day steps, every 72 h,
+    at most 40 mg/day) shape the plan; each limiting rule is named."""
+    result = advisor.advise(_case(patient__age=70, patient__respiratory_compromise=True, patient__egfr=80,
+                                  medication__dose="5 mg"))
     plan = result.dose_plan
-    assert (plan.next_min_mg, plan.next_max_mg, plan.step_max_mg) == (50, 50, 5)
+    assert (plan.next_min_mg, plan.next_max_mg, plan.step_max_mg) == (20, 20, 5)
+    assert (plan.ceiling_daily_mg, plan.interval_min_h, plan.interval_max_h) == (40, 72, 72)
     assert plan.limited_by == ("caution.respiratory", "caution.older-adult")  # firing order
     assert {"caution_respiratory", "cautious_titration_older_adult"} <= set(result.codes())
 
@@ -179,7 +184,7 @@ def test_untouched_reference_result_passes(shipped_kb, reference):
                                   ("increase_baclofen", "no_escalation_at_max_dose"),
                                   ("consider_tizanidine", "avoid_tizanidine_cyp1a2_inhibitor")])
 def test_exclusive_pair_is_a_safety_error(shipped_kb, reference, pair):
-    assert tuple(pair) in shipped_kb.exclusions
+    assert tuple(pair) in shipped_kb.invariants.exclusions
     missing = [c for c in pair if c not in reference.codes()]
     doctored = _with(reference, add=[_rec(shipped_kb, c) for c in missing])
     with pytest.raises(SafetyError) as info:
@@ -209,18 +214,54 @@ def test_dose_plan_that_does_not_increase_is_a_safety_error(shipped_kb, referenc
     assert str(info.value) == "dose plan does not increase the dose"
 
 
-def test_dose_plan_for_a_drug_without_safety_limit_is_a_safety_error(shipped_kb, reference):
+def test_dose_plan_for_another_drug_than_the_cases_is_a_safety_error(shipped_kb, reference):
     doctored = _with(reference, dose_plan=dataclasses.replace(reference.dose_plan, drug="tizanidine"))
     with pytest.raises(SafetyError) as info:
         check_invariants(shipped_kb, doctored)
-    assert str(info.value) == "no safety limit is declared for tizanidine; refusing to propose a dose"
+    assert str(info.value) == "a dose plan for tizanidine in a case on baclofen"
 
 
-def test_safety_limit_is_the_kbs_not_the_rules(shipped_kb, reference):
-    """The limit is read from kb.yaml: lower it and the (unchanged) 60 mg/day plan is refused."""
-    strict = dataclasses.replace(shipped_kb, safety_limits={"baclofen": 50})
-    with pytest.raises(SafetyError):
-        check_invariants(strict, reference)
+def _section(kb, **changes):
+    return dataclasses.replace(kb, invariants=dataclasses.replace(kb.invariants, **changes))
+
+
+def test_dose_plan_for_a_drug_without_a_declared_maximum_is_a_safety_error(shipped_kb, reference):
+    with pytest.raises(SafetyError) as info:
+        check_invariants(_section(shipped_kb, max_daily_mg={}), reference)
+    assert str(info.value) == "the safety section declares no maximum for baclofen; refusing to propose a dose"
+
+
+def test_safety_limit_is_the_safety_sections_not_the_rules(shipped_kb, reference):
+    """The limit is read from kb/invariants.yaml: lower it and the (unchanged) 60 mg/day plan is refused."""
+    with pytest.raises(SafetyError) as info:
+        check_invariants(_section(shipped_kb, max_daily_mg={"baclofen": 50}), reference)
+    assert str(info.value) == "dose plan above the ceiling (60 mg/day, limit 50)"
+
+
+def test_dosing_advice_under_the_adult_age_is_a_safety_error(shipped_kb, reference):
+    """Even if every rule were wrong, an escalation for a 17-year-old is refused by the section's adult age."""
+    doctored = _with(reference, facts={**reference.facts, "age": 17})
+    with pytest.raises(SafetyError) as info:
+        check_invariants(shipped_kb, doctored)
+    assert str(info.value) == "dosing advice for age 17, under the adult age 18"
+
+
+def test_a_plan_that_breaks_a_precautions_limit_is_a_safety_error(shipped_kb, advisor):
+    limited = advisor.advise(_case(patient__age=70, patient__respiratory_compromise=True, patient__egfr=80,
+                                   medication__dose="5 mg"))
+    faster = _with(limited, dose_plan=dataclasses.replace(limited.dose_plan, interval_min_h=24))
+    with pytest.raises(SafetyError) as info:
+        check_invariants(shipped_kb, faster)
+    assert str(info.value) == "the dose plan breaks caution.respiratory's limit min_interval_h 72"
+
+
+def test_a_required_warning_left_out_is_a_safety_error(shipped_kb, reference):
+    """The section requires the no-abrupt-stop warning for every case on baclofen."""
+    doctored = _with(reference, remove=["warn_no_abrupt_discontinuation"])
+    with pytest.raises(SafetyError) as info:
+        check_invariants(shipped_kb, doctored)
+    assert str(info.value).startswith("the answer lacks warn_no_abrupt_discontinuation, which the safety "
+                                      "section requires when ")
 
 
 @pytest.mark.parametrize("scope_code", ["request_missing_data", "out_of_scope_pediatric", "out_of_scope_drug_route"])

@@ -37,9 +37,9 @@ def test_a_missing_case_file_is_one_line_naming_it(command, tmp_path):
     assert result.stderr.startswith(f"clonus: error: case file: {str(path)!r} cannot be read (")
 
 
-@pytest.mark.parametrize("suffix", [".pdf", ".jpeg", ".txt", ""])
+@pytest.mark.parametrize("suffix", [".docx", ".jpeg", ".txt", ""])
 def test_graph_refuses_an_output_suffix_it_cannot_write(suffix, tmp_path):
-    """Regression: `clonus graph -o x.pdf` wrote DOT text into x.pdf."""
+    """Regression: `clonus graph -o x.pdf` wrote DOT text into x.pdf (PDF is written now; others are refused)."""
     path = tmp_path / f"graph{suffix}"
     result = runner.invoke(app, ["graph", "-o", str(path)])
     assert result.exit_code == 2 and not path.exists()

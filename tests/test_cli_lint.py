@@ -16,15 +16,24 @@ runner = CliRunner()
 
 
 def lint(*args: str):
-    return runner.invoke(app, ["lint", *args])
+    """`clonus lint` on a test KB: its own safety section (not the shipped one) is accepted."""
+    return runner.invoke(app, ["lint", "--accept-safety-changes", *args])
+
+
+def shown(result) -> list[str]:
+    """The output lines but the accepted safety-section difference (tested on its own below)."""
+    lines = [line for line in result.stdout.splitlines() if "CL601" not in line]
+    while lines and not lines[0]:
+        lines.pop(0)
+    return lines
 
 
 def test_a_clean_kb_exits_0_with_the_space_it_searched(tmp_path):
     result = lint("--kb", str(build_kb(tmp_path)))
     assert result.exit_code == 0, result.stdout
     assert result.stderr == ""
-    lines = result.stdout.splitlines()
-    assert re.fullmatch(r"mini 1\.0\.0 \(sha256:[0-9a-f]{12}\): 0 errors, 0 warnings, 0 infos", lines[0])
+    lines = shown(result)
+    assert re.fullmatch(r"mini 1\.0\.0 \(sha256:[0-9a-f]{12}\): 0 errors, 0 warnings, 1 info", lines[0])
     assert re.fullmatch(r"space \(approved rules\): 5 facts, 504 cases at the boundaries; \d+ evaluated after "
                         r"pruning by independence \(\d+ questions; \d+ rule pairs never together by their "
                         r"conditions\), in \d+\.\d s", lines[1])
@@ -35,7 +44,7 @@ def test_a_conflict_exits_1_with_file_line_code_rule_and_a_witness(tmp_path):
     result = lint("--kb", str(kb))
     assert result.exit_code == 1
     assert result.stderr == ""
-    first, witness = result.stdout.splitlines()[:2]
+    first, witness = shown(result)[:2]
     assert first.startswith(f"{kb / 'rules' / 'broken.yaml'}:2: error: CL501 conflict: broken.maintain-anyway: "
                             "increase_baclofen and maintain_current_dose appear together")
     assert witness.startswith("    witness: {patient:")
@@ -49,7 +58,7 @@ def test_warnings_alone_exit_0(tmp_path):
     result = lint("--kb", str(build_kb(tmp_path, "review")))
     assert result.exit_code == 0
     assert "warning: CL401 review-overdue: broken.overdue: review was due by 2020-01-10" in result.stdout
-    assert "0 errors, 3 warnings, 0 infos" in result.stdout
+    assert "0 errors, 3 warnings, 1 info" in result.stdout
 
 
 def test_load_errors_are_findings(tmp_path):
@@ -65,7 +74,7 @@ def test_json_output(tmp_path):
     assert result.exit_code == 1
     doc = json.loads(result.stdout)
     assert set(doc) == {"kb", "findings", "summary", "space", "exit_code"}
-    assert doc["exit_code"] == 1 and doc["summary"] == {"error": 1, "warning": 1, "info": 0}
+    assert doc["exit_code"] == 1 and doc["summary"] == {"error": 1, "warning": 1, "info": 1}
     gap = next(f for f in doc["findings"] if f["code"] == "CL502")
     assert gap["name"] == "gap" and gap["witness"]["response"]["relief"] == "inadequate"
     assert doc["space"][0]["configuration"] == "approved rules" and doc["space"][0]["evaluated"] > 0
@@ -75,7 +84,7 @@ def test_github_annotations(tmp_path):
     kb = build_kb(tmp_path, "never-true")
     result = lint("--kb", str(kb), "--format", "github")
     assert result.exit_code == 1
-    lines = result.stdout.splitlines()
+    lines = shown(result)
     assert lines[0].startswith(f"::error file={kb / 'rules' / 'broken.yaml'},line=13,title=CL301 condition-never-true::"
                                "broken.low-and-high: the condition can never be true")
     assert lines[1].startswith("::warning file=")
@@ -94,3 +103,21 @@ def test_an_unknown_format_is_a_usage_error(tmp_path):
     result = lint("--kb", str(build_kb(tmp_path)), "--format", "xml")
     assert result.exit_code == 2
     assert result.stdout == ""
+
+
+def test_a_changed_safety_section_fails_lint_until_accepted(tmp_path):
+    kb = str(build_kb(tmp_path))
+    refused = runner.invoke(app, ["lint", "--kb", kb])
+    assert refused.exit_code == 1
+    assert "error: CL601 safety-section-modified: profile us: the safety section differs" in refused.stdout
+    accepted = runner.invoke(app, ["lint", "--kb", kb, "--accept-safety-changes"])
+    assert accepted.exit_code == 0
+    assert "info: CL601 safety-section-modified: profile us:" in accepted.stdout
+    assert "accepted with --accept-safety-changes" in accepted.stdout
+
+
+def test_an_unknown_profile_is_one_line_exit_2():
+    result = runner.invoke(app, ["lint", "--profile", "ukk"])
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        "clonus: error: --profile: 'ukk' is not a profile of this KB (did you mean 'uk'?); use one of uk, us"]

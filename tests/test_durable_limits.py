@@ -94,19 +94,6 @@ def _kb(tmp_path, kb_copy_factory, quantity: str, n: int):
     return write_rules(kb_copy_factory(tmp_path / f"{quantity}-{n}"), rules, facts), case, crossing
 
 
-@pytest.fixture
-def kb_copy_factory():
-    import shutil
-
-    from clonus.engine.knowledge.load import default_kb_dir
-
-    def make(target):
-        shutil.copytree(default_kb_dir(), target, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
-        return target
-
-    return make
-
-
 def test_every_quantity_has_a_measured_durable_limit_and_a_failure_past_it():
     assert set(QUANTITIES) == set(PAST) == {q for q in QUANTITIES if getattr(LIMITS, q) is not None}
     assert (LIMITS.facts_read, LIMITS.facts_per_alternative, LIMITS.tests_per_fact, LIMITS.patterns_per_fact,

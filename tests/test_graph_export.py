@@ -22,6 +22,8 @@ from clonus.engine.graph import build_view
 from clonus.engine.graph.export.dot import LEGEND_ID, svg_ids, to_dot
 from clonus.engine.graph.export.formats import FORMATS, PNG_DPI, export, flatten, to_mermaid
 from clonus.engine.graph.filters import overlay_case
+from clonus.engine.graph.style import FRAME_PX
+from clonus.engine.knowledge.load import load_kb
 
 from conftest import EXAMPLES, reference_case
 
@@ -31,7 +33,7 @@ SVG_NS = "{http://www.w3.org/2000/svg}"
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module", params=["rules", "flow"])
+@pytest.fixture(scope="module", params=["rules", "flow", "overview"])
 def view(request, shipped_kb):
     return build_view(shipped_kb, request.param)
 
@@ -88,7 +90,7 @@ def test_dot_parses_back_to_the_same_nodes_edges_and_kinds(view, exported):
     parsed = pydot.graph_from_dot_data(exported["dot"][0].decode())[0]
     unquote = lambda s: json.loads(s) if s.startswith('"') else s  # noqa: E731 (DOT and JSON quote alike)
     nodes = {unquote(n.get_name()): n for n in parsed.get_nodes() if n.get_name() not in ("node", "edge", "graph")}
-    assert set(nodes) == set(view.nodes) | {LEGEND_ID}
+    assert set(nodes) == set(view.nodes) | _legend_node(view)
     for name, data in view.nodes(data=True):
         assert unquote(nodes[name].get("kind")) == data["kind"]
         assert unquote(nodes[name].get("id")) == svg_ids(view)[name]
@@ -123,11 +125,30 @@ def _svg(exported) -> ET.Element:
     return ET.fromstring(exported["svg"][0])
 
 
+def _legend_node(view) -> set[str]:
+    """The legend is a node of the drawing, except on a slide (the overview), where it is in the title."""
+    return set() if view.graph.get("slide") else {LEGEND_ID}
+
+
+def _viewbox(root: ET.Element) -> tuple[float, float]:
+    _x, _y, width, height = (float(v) for v in root.get("viewBox").split())
+    return width, height
+
+
+def test_svg_opens_scaled_to_the_window(exported):
+    """Regression (issue 13): the SVG's size was in points, so a browser showed its top-left corner only."""
+    root = _svg(exported)
+    assert (root.get("width"), root.get("height")) == ("100%", "100%")
+    assert root.get("preserveAspectRatio") == "xMidYMid meet"
+    width, height = _viewbox(root)
+    assert width > 1000 and height > 600
+
+
 def test_svg_is_xml_with_every_node_and_the_legend(view, exported):
     root = _svg(exported)
     assert root.tag == f"{SVG_NS}svg"
     groups = {g.get("id"): g for g in root.iter(f"{SVG_NS}g") if g.get("class") == "node"}
-    assert set(groups) == set(svg_ids(view).values()) | {LEGEND_ID}
+    assert set(groups) == set(svg_ids(view).values()) | _legend_node(view)
     edges = [g for g in root.iter(f"{SVG_NS}g") if g.get("class") == "edge"]
     assert len(edges) == view.number_of_edges()
     text = " ".join(t.text or "" for t in root.iter(f"{SVG_NS}text"))
@@ -137,13 +158,15 @@ def test_svg_is_xml_with_every_node_and_the_legend(view, exported):
             assert data["label"] in text
 
 
-def test_png_has_a_png_header_and_the_svg_size_at_its_dpi(exported):
+def test_png_has_a_png_header_and_the_svg_size_at_its_dpi(view, exported):
     png = exported["png"][0]
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert png[12:16] == b"IHDR"
     width, height = struct.unpack(">II", png[16:24])
-    root = _svg(exported)
-    points = [float(root.get(k).removesuffix("pt")) for k in ("width", "height")]
+    if view.graph.get("slide"):  # a slide: exactly the frame (tests/test_graph_slides.py measures its text)
+        assert (width, height) == FRAME_PX
+        return
+    points = _viewbox(_svg(exported))
     expected = [p * PNG_DPI / 72 for p in points]
     assert abs(width - expected[0]) <= 2 and abs(height - expected[1]) <= 2
     assert width > 1000 and height > 600  # the whole KB, not an empty page
@@ -212,11 +235,26 @@ def test_cli_case_focus_and_category(tmp_path):
     assert "rule:caution.respiratory" in ids and "rule:caution.pregnancy" not in ids
 
 
+def test_cli_draws_the_kb_bound_to_the_profile(shipped_kb):
+    """`clonus graph --profile uk` (or $CLONUS_PROFILE, as for advise) draws the UK-bound KB: its numbers in
+    the branches and its name in the title."""
+    uk = load_kb(profile="uk")
+    assert uk.profile.parameters["max_daily_mg"] != shipped_kb.profile.parameters["max_daily_mg"]
+    drawn = to_dot(build_view(uk, "overview"))
+    for args, env in ((["--profile", "uk"], {}), ([], {"CLONUS_PROFILE": "uk"})):
+        result = runner.invoke(app, ["graph", "--view", "overview", *args], env=env)
+        assert result.exit_code == 0, result.stderr
+        assert result.stdout == drawn
+    assert ", profile uk, overview" in drawn and f"< {uk.profile.parameters['max_daily_mg']}" in drawn
+    assert drawn != to_dot(build_view(shipped_kb, "overview"))
+
+
 @pytest.mark.parametrize("args,message", [
+    (["--profile", "eu"], "'eu' is not a profile of this KB; use one of uk, us"),
     (["--focus", "increase_baclofn"], "did you mean 'increase_baclofen'"),
     (["--category", "sefety"], "did you mean 'safety'"),
     (["--view", "both"], "Invalid value"),
-    (["--format", "pdf"], "Invalid value"),
+    (["--format", "jpeg"], "Invalid value"),
 ])
 def test_cli_refuses_an_unusable_request_with_exit_2(args, message):
     result = runner.invoke(app, ["graph", *args])

@@ -30,9 +30,9 @@ def test_shipped_gap_check(shipped_kb):
     ("next_step_categories: [scope, escalation, non_escalation, next_step]",
      "next_step_categories: [scope, next_steps]",
      "gap_check.next_step_categories: unknown category 'next_steps' (did you mean 'next_step'?)"),
-    ("population: [age >= 18, relief == inadequate]", "population: [age >= 18, escalating]",
+    ("population: [age >= $adult_age, relief == inadequate]", "population: [age >= $adult_age, escalating]",
      "gap_check.population: 'escalating' is derived; the population is written in input facts"),
-    ("population: [age >= 18, relief == inadequate]", "population: [age >= 18, relief == poor]",
+    ("population: [age >= $adult_age, relief == inadequate]", "population: [age >= $adult_age, relief == poor]",
      "'poor' is not a value of relief"),
 ], ids=["unknown-category", "derived-fact", "bad-enum-value"])
 def test_bad_gap_check_is_a_located_problem(kb_copy, old, new, message):
@@ -71,7 +71,7 @@ def test_a_kb_without_its_vocabulary_is_a_load_error_not_a_weaker_check(kb_copy)
 def test_renaming_the_escalation_category_keeps_the_invariant_on(kb_copy):
     """Renamed in codes.yaml and in the vocabulary together, the category still blocks dosing advice with a
     scope code: the invariant follows the KB's words."""
-    for name in ("codes.yaml", "kb.yaml"):
+    for name in ("codes.yaml", "kb.yaml", "teaching.yaml"):
         path = kb_copy / name
         text = path.read_text(encoding="utf-8")
         path.write_text(text.replace("  escalation:\n", "  dose_increase:\n")
@@ -79,7 +79,9 @@ def test_renaming_the_escalation_category_keeps_the_invariant_on(kb_copy):
                         .replace("categories: [scope, non_escalation, escalation]",
                                  "categories: [scope, non_escalation, dose_increase]")
                         .replace("[scope, escalation, non_escalation, next_step]",
-                                 "[scope, dose_increase, non_escalation, next_step]"), encoding="utf-8")
+                                 "[scope, dose_increase, non_escalation, next_step]")
+                        .replace("categories: [escalation, non_escalation]",
+                                 "categories: [dose_increase, non_escalation]"), encoding="utf-8")
     kb = load_kb(kb_copy)
     assert kb.vocabulary.escalation_category == "dose_increase"
     with Advisor(kb) as advisor:
@@ -89,4 +91,5 @@ def test_renaming_the_escalation_category_keeps_the_invariant_on(kb_copy):
     refused = dataclasses.replace(result, recommendations=(*result.recommendations, dataclasses.replace(
         result.recommendations[0], code=scope.code, category=scope.category)))
     with pytest.raises(SafetyError, match="dosing advice given together with"):
-        check_invariants(dataclasses.replace(kb, exclusions=()), refused)  # the invariant alone, no exclusion
+        # the invariant alone, without the exclusion that would also refuse it
+        check_invariants(dataclasses.replace(kb, invariants=dataclasses.replace(kb.invariants, exclusions=())), refused)

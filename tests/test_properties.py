@@ -1,4 +1,5 @@
-"""Safety invariants over generated valid cases (hypothesis), through the one session Advisor.
+"""Safety invariants over generated valid cases (hypothesis), through a session Advisor on each rule engine
+installed (the `engine_advisor` fixture of conftest.py).
 
 Every case generated here is valid input, so `advise` must answer it: a CaseError or a SafetyError is a
 failure of the property as much as a broken invariant. Values come from anywhere in range, and from the
@@ -11,13 +12,16 @@ import json
 import random
 from decimal import Decimal
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from clonus.engine.decide.advisor import Advisor
 from clonus.engine.knowledge.load import default_kb_dir, load_kb
 
-from boundary_cases import BoundaryCases, Generated, Judge
+from boundary_cases import BoundaryCases, Generated, Judge, Tally
+from conftest import engine_params
 
 NOTATIONS = yaml.safe_load((default_kb_dir() / "notations.yaml").read_text(encoding="utf-8"))
 FREQUENCIES = sorted(NOTATIONS["frequencies"])
@@ -54,6 +58,9 @@ def often(strategy):
 
 
 BOUNDARIES = BoundaryCases(load_kb(default_kb_dir()))
+PROFILES = BOUNDARIES.kb.profiles
+BOUNDARIES_OF = {name: BOUNDARIES if name == BOUNDARIES.kb.profile.name else BoundaryCases(load_kb(None, name))
+                 for name in PROFILES}
 
 
 def near_thresholds(fact: str):
@@ -118,8 +125,8 @@ def is_adult(case: dict) -> bool:
 
 @settings(PROPERTY_SETTINGS, max_examples=800)
 @given(case=cases())
-def test_safety_invariants_hold_for_any_valid_case(advisor, case):
-    result = advisor.advise(case)
+def test_safety_invariants_hold_for_any_valid_case(engine_advisor, case):
+    result = engine_advisor.advise(case)
     codes = set(result.codes())
 
     plan = result.dose_plan
@@ -131,30 +138,30 @@ def test_safety_invariants_hold_for_any_valid_case(advisor, case):
     else:
         assert "increase_baclofen" not in codes
 
-    for first, second in advisor.kb.exclusions:
+    for first, second in engine_advisor.kb.exclusions:
         assert not {first, second} <= codes, (first, second)
     assert not {"increase_baclofen", "maintain_current_dose"} <= codes
     assert not {"increase_baclofen", "no_escalation_at_max_dose"} <= codes
 
     if not is_adult(case) or decision_fields_missing(case):
-        assert plan is None and not escalation_codes(advisor, result)
+        assert plan is None and not escalation_codes(engine_advisor, result)
 
     if case["medication"].get("drug", "").lower() == "baclofen":
         assert "warn_no_abrupt_discontinuation" in codes
 
-    again = advisor.advise(case)
+    again = engine_advisor.advise(case)
     assert json.dumps(again.to_json(), sort_keys=True) == json.dumps(result.to_json(), sort_keys=True)
 
 
 @PROPERTY_SETTINGS
 @given(data=st.data())
-def test_missing_decision_fact_gives_no_dosing_advice_and_is_named(advisor, data):
+def test_missing_decision_fact_gives_no_dosing_advice_and_is_named(engine_advisor, data):
     gone = tuple(data.draw(st.lists(st.sampled_from(DECISION_FIELDS), min_size=1, max_size=3, unique=True)))
     case = data.draw(cases(age=st.integers(18, 110), drug=st.just("baclofen"), route=st.just("oral"),
                            missing=gone))
-    result = advisor.advise(case)
+    result = engine_advisor.advise(case)
     assert result.dose_plan is None
-    assert not escalation_codes(advisor, result)
+    assert not escalation_codes(engine_advisor, result)
     assert "request_missing_data" in result.codes()
     if "age" in gone:
         assert "age" in result.missing
@@ -170,28 +177,28 @@ ADULT_AGE = 18  # README: no dosing advice under 18
 @PROPERTY_SETTINGS
 @given(case=cases(age=st.one_of(st.integers(0, 17), st.decimals(0, "17.9", places=1).map(float),
                                 near_thresholds("age").filter(lambda a: a < ADULT_AGE))))
-def test_under_18_gives_no_dosing_advice(advisor, case):
-    result = advisor.advise(case)
+def test_under_18_gives_no_dosing_advice(engine_advisor, case):
+    result = engine_advisor.advise(case)
     assert result.dose_plan is None
-    assert not escalation_codes(advisor, result)
+    assert not escalation_codes(engine_advisor, result)
     assert "out_of_scope_pediatric" in result.codes()
 
 
 @PROPERTY_SETTINGS
 @given(case=cases(age=st.integers(18, 110), drug=st.just("baclofen")))
-def test_adult_on_baclofen_is_always_warned_against_abrupt_stop(advisor, case):
-    assert "warn_no_abrupt_discontinuation" in advisor.advise(case).codes()
+def test_adult_on_baclofen_is_always_warned_against_abrupt_stop(engine_advisor, case):
+    assert "warn_no_abrupt_discontinuation" in engine_advisor.advise(case).codes()
 
 
 @settings(max_examples=300, deadline=None, derandomize=True)
 @given(case=cases(age=st.integers(18, 110), drug=st.just("baclofen"), route=st.just("oral")),
        relief=st.just("inadequate"))
-def test_dose_plan_of_an_escalation_stays_under_the_ceiling(advisor, case, relief):
+def test_dose_plan_of_an_escalation_stays_under_the_ceiling(engine_advisor, case, relief):
     """Complete adult cases with inadequate relief: the branch that proposes doses, explored densely."""
     case["response"]["relief"] = relief
     case["medication"].setdefault("dose", "10 mg")
     case["medication"].setdefault("frequency", "tid")
-    result = advisor.advise(case)
+    result = engine_advisor.advise(case)
     plan = result.dose_plan
     assert (plan is not None) == ("increase_baclofen" in result.codes())
     if plan is not None:
@@ -200,58 +207,79 @@ def test_dose_plan_of_an_escalation_stays_under_the_ceiling(advisor, case, relie
         assert sum(plan.regimen_doses_mg) == plan.regimen_daily_mg
 
 
-def test_regression_odd_dose_with_a_5_mg_step_limit_gets_advice(advisor):
+def test_regression_odd_dose_with_a_5_mg_step_limit_gets_advice(engine_advisor):
     """Bug: a 5 mg/day step limit on a daily dose off the 2.5 mg grid (6 mg TID) found no regimen, and
     advise raised SafetyError instead of answering; now the nearest half-tablet increase is proposed."""
     case = {"patient": {"age": 50, "respiratory_compromise": True},
             "medication": {"drug": "baclofen", "dose": "6 mg", "frequency": "tid"},
             "response": {"relief": "inadequate"}}
-    plan = advisor.advise(case).dose_plan
+    plan = engine_advisor.advise(case).dose_plan
     assert (plan.next_min_mg, plan.next_max_mg, plan.regimen_daily_mg) == (22.5, 23, 22.5)
 
 
-def test_regression_tiny_dose_with_a_5_mg_step_limit_gets_advice(advisor):
+def test_regression_tiny_dose_with_a_5_mg_step_limit_gets_advice(engine_advisor):
     """Bug: 0.5 mg TID with a 5 mg/day step limit fitted no regimen and advise raised SafetyError. Below
     5 mg/day the KB now asks to verify the dose (baclofen.dose.implausibly-low) and gives no plan."""
     case = {"patient": {"age": 50, "respiratory_compromise": True},
             "medication": {"drug": "baclofen", "dose": "0.5 mg", "frequency": "tid"},
             "response": {"relief": "inadequate"}}
-    result = advisor.advise(case)
+    result = engine_advisor.advise(case)
     assert result.dose_plan is None
     assert "verify_dose_implausible" in result.codes() and "increase_baclofen" not in result.codes()
 
 
 # -- at and around every threshold of the KB (tests/boundary_cases.py) ---------------------------------------
 
+@pytest.fixture(scope="module", params=[pytest.param((engine.values[0], profile), id=f"{engine.id}-{profile}",
+                                                     marks=engine.marks)
+                                        for engine in engine_params() for profile in PROFILES])
+def profile_judge(request):
+    """A Judge (tests/boundary_cases.py) on an Advisor for each installed engine and each profile of the KB."""
+    engine, profile = request.param
+    with Advisor(BOUNDARIES_OF[profile].kb, engine=engine) as advisor:
+        yield Judge(advisor)
+
+
 @st.composite
-def boundary_cases(draw) -> Generated:
-    """Every dimension at one of its boundary points, or a rule test's case with one to three moved."""
-    rng = random.Random(draw(st.integers(0, 2**32)))
+def boundary_cases(draw) -> tuple[int, list[int], list[tuple[int, int]] | None]:
+    """The draw of a boundary case, in any profile's boundaries: every dimension at one of its points
+    (indices, each taken modulo that dimension's options), or a rule test's case with one to three moved."""
+    seed = draw(st.integers(0, 2**32))
     if draw(st.booleans()):
-        return BOUNDARIES.case([draw(st.sampled_from(options)) for options in BOUNDARIES.options], rng)
+        return seed, [draw(st.integers(0, 10**6)) for _ in BOUNDARIES.dims], None
     moves = draw(st.lists(st.integers(0, len(BOUNDARIES.dims) - 1), min_size=1, max_size=3, unique=True))
-    return BOUNDARIES.moved(draw(st.integers(0, len(BOUNDARIES.bases) - 1)),
-                            [(i, draw(st.integers(0, len(BOUNDARIES.options[i]) - 1))) for i in moves], rng)
+    return seed, [draw(st.integers(0, 10**6))], [(i, draw(st.integers(0, 10**6))) for i in moves]
 
 
-@settings(PROPERTY_SETTINGS, max_examples=600)
-@given(case=boundary_cases())
-def test_answers_at_and_around_every_threshold_keep_every_invariant_and_the_exact_rules(advisor, case):
-    judge = Judge(advisor)
-    judge.judge(case)
-    assert judge.tally.violations == {}, judge.tally.examples
+def _case(cases: BoundaryCases, drawn) -> Generated:
+    seed, picks, moves = drawn
+    rng = random.Random(seed)
+    if moves is None:
+        return cases.case([options[k % len(options)] for options, k in zip(cases.options, picks, strict=True)], rng)
+    return cases.moved(picks[0] % len(cases.bases), [(i, k % len(cases.options[i])) for i, k in moves], rng)
+
+
+@settings(PROPERTY_SETTINGS, max_examples=300)
+@given(drawn=boundary_cases())
+def test_answers_at_and_around_every_threshold_keep_every_invariant_and_the_exact_rules(profile_judge, drawn):
+    assert [len(BOUNDARIES_OF[p].dims) for p in PROFILES] == [len(BOUNDARIES.dims)] * len(PROFILES)
+    profile_judge.tally = Tally()
+    profile_judge.judge(_case(BOUNDARIES_OF[profile_judge.kb.profile.name], drawn))
+    assert profile_judge.tally.violations == {}, profile_judge.tally.examples
 
 
 BOUNDED_RUN = 2_000  # benchmarks/boundary_run.py runs 100,000 and prints the counts
 
 
-def test_bounded_run_at_and_around_every_threshold_has_no_violation(advisor):
-    judge = Judge(advisor)
+def test_bounded_run_at_and_around_every_threshold_has_no_violation(profile_judge):
+    profile_judge.tally = Tally()
+    cases = BOUNDARIES_OF[profile_judge.kb.profile.name]
     rng = random.Random(8)
     for _ in range(BOUNDED_RUN):
-        judge.judge(BOUNDARIES.draw(rng))
-    assert judge.tally.cases == BOUNDED_RUN and judge.tally.violations == {}, judge.tally.examples
-    assert judge.tally.dose_plans > BOUNDED_RUN // 20 and judge.tally.under_age > BOUNDED_RUN // 20
+        profile_judge.judge(cases.draw(rng))
+    tally = profile_judge.tally
+    assert tally.cases == BOUNDED_RUN and tally.violations == {}, tally.examples
+    assert tally.dose_plans > BOUNDED_RUN // 20 and tally.under_age > BOUNDED_RUN // 20
 
 
 def test_boundary_values_reach_every_threshold_from_both_sides():

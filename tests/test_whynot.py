@@ -13,6 +13,11 @@ from conftest import reference_case
 from lintkbs import build_kb, plant
 
 
+def _escalation(advisor, data):
+    """Why the below-maximum increase did not fire (the other escalation rule waits for a sleep study)."""
+    return _chain(_explain(advisor, data, "increase_baclofen", False)[1], "baclofen.escalate.below-max")
+
+
 def _explain(advisor, data, code, want_why):
     case = parse_case(advisor.kb, data)
     got = advisor.answer(case)
@@ -25,6 +30,11 @@ def _case(**changes):
     for section, values in changes.items():
         data[section].update(values)
     return data
+
+
+def _chain(chains, rule):
+    """The chain of one rule among those that could make a code (both escalation rules make the increase)."""
+    return next(c for c in chains if c.rule == rule)
 
 
 def _condition(chain, text):
@@ -45,7 +55,7 @@ def test_why_follows_derived_facts_back_to_the_firing_that_asserted_them(advisor
 
 
 def test_why_not_gives_the_first_failing_condition_and_follows_it_back(advisor):
-    _, [chain] = _explain(advisor, _case(medication={"dose": "20 mg", "frequency": "QID"}), "increase_baclofen", False)
+    chain = _escalation(advisor, _case(medication={"dose": "20 mg", "frequency": "QID"}))
     assert (chain.rule, chain.fired) == ("baclofen.escalate.below-max", False)
     [failed] = chain.conditions
     assert (failed.condition, failed.holds, failed.value) == ("dose_band == below_max", False, "at_max")
@@ -65,7 +75,7 @@ def test_why_not_an_unasserted_fact_reaches_the_rule_that_would_assert_it(adviso
 
 
 def test_why_not_shows_what_made_a_negated_fact_true(advisor):
-    _, [chain] = _explain(advisor, _case(patient={"egfr": 20}), "increase_baclofen", False)
+    chain = _escalation(advisor, _case(patient={"egfr": 20}))
     [failed] = chain.conditions
     assert failed.condition == "not escalation_blocked" and failed.value == "true"
     assert "caution.renal-severe" in [b.rule for b in failed.behind if b.fired]
@@ -74,7 +84,7 @@ def test_why_not_shows_what_made_a_negated_fact_true(advisor):
 def test_why_not_a_missing_input_is_unknown_not_false(advisor):
     data = reference_case()
     del data["medication"]["frequency"]
-    _, [chain] = _explain(advisor, data, "increase_baclofen", False)
+    chain = _escalation(advisor, data)
     [failed] = chain.conditions
     assert (failed.condition, failed.value) == ("dose_band == below_max", "not asserted")
     [below] = failed.behind
@@ -87,7 +97,8 @@ def test_why_not_a_draft_rule_says_it_did_not_run(kb_copy):
           "  - id: safety.no-abrupt-stop\n    title: Never stop baclofen abruptly\n    status: approved",
           "  - id: safety.no-abrupt-stop\n    title: Never stop baclofen abruptly\n    status: draft")
     with Advisor(load_kb(kb_copy)) as adv:
-        _, [chain] = _explain(adv, reference_case(), "warn_no_abrupt_discontinuation", False)
+        _, chains = _explain(adv, reference_case(), "warn_no_abrupt_discontinuation", False)
+    chain = _chain(chains, "safety.no-abrupt-stop")
     assert chain.note.startswith("not run: its status is draft")
 
 

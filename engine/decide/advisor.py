@@ -6,26 +6,33 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from clonus.engine.decide.backend import Backend, Evaluation, default_engine, load_backend
+from clonus.engine.decide.backend import Backend, Evaluation, default_engine, load_backend, usable_engines
 from clonus.engine.decide.doseplan import DosePlan, make_dose_plan
 from clonus.engine.decide.evaluation import make_evaluation_plan
 from clonus.engine.decide.invariants import check_invariants
 from clonus.engine.decide.limits import check_plan
+from clonus.engine.decide.order import CanonicalEngine
+from clonus.engine.decide.precedence import ranked, suppressed
 from clonus.engine.decide.result import Answer, Recommendation, Result, TraceEntry
-from clonus.engine.errors import SafetyError
+from clonus.engine.errors import EngineUnavailable, SafetyError
 from clonus.engine.intake.case import Case, parse_case
-from clonus.engine.knowledge.model import Kb
+from clonus.engine.knowledge.load import default_kb_dir
+from clonus.engine.knowledge.load.invariants import safety_changes
+from clonus.engine.knowledge.model import SEVERITIES, Kb
 from clonus.engine.knowledge.wording import describe, fill_slots
+
+SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
 
 
 class Advisor:
     """A KB compiled into a live engine (a backend: `engine` names it, default the first that runs
-    here). Use as a context manager, or call close().
+    here), whose evaluations come in the canonical order (decide/order.py), so that the answer is the
+    same on every engine. Use as a context manager, or call close().
 
     Safe to share between threads (the CDS Hooks service, the cohort runner): an engine evaluates one
     case at a time, so evaluations are serialised by a lock held only around the engine's evaluate();
-    intake, the dose plan and the safety checks run outside it. durable_rules never releases the GIL,
-    so threads gain no speed: use processes to scale.
+    intake, the dose plan and the safety checks run outside it. Neither durable_rules nor CLIPS
+    releases the GIL while it evaluates, so threads gain no speed: use processes to scale.
     """
 
     def __init__(self, kb: Kb, include_draft: bool = False, engine: str | Backend | None = None):
@@ -33,10 +40,15 @@ class Advisor:
         self.plan = make_evaluation_plan(kb, include_draft)
         self.backend = engine if engine is not None and not isinstance(engine, str) else \
             load_backend(engine or default_engine())
+        unavailable = self.backend.available()
+        if unavailable is not None:
+            raise EngineUnavailable(self.backend.name, unavailable, usable_engines())
         check_plan(self.plan, self.backend.limits())  # KbError, located, before the engine sees the KB
-        self.engine = self.backend.compile(self.plan)
+        self.engine = CanonicalEngine(self.backend.compile(self.plan), self.plan)
         self.engine_name = {"name": self.backend.name, "version": self.backend.version()}
         self._code_order = {code: i for i, code in enumerate(kb.codes)}
+        # what differs from the approved safety section shipped with clonus, said in every answer
+        self.safety_changes = safety_changes(kb, default_kb_dir())
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -74,7 +86,7 @@ class Advisor:
             return self.engine.evaluate(case.facts, case.absent)
 
     def _decide(self, case: Case, evaluation: Evaluation) -> Result:
-        unfilled, trace = self._recommendations(evaluation)
+        unfilled, trace, suppressed_codes = self._recommendations(evaluation)
         plan = self._dose_plan(evaluation, case, {r.code for r in unfilled})
         recommendations = tuple(self._fill_text(r, plan) for r in unfilled)
         missing = self._missing(evaluation)
@@ -84,12 +96,16 @@ class Advisor:
             kb_version=self.kb.version, kb_digest=self.kb.digest, include_draft=self.plan.include_draft,
             draft_rules_fired=tuple(dict.fromkeys(
                 f.rule for f in evaluation.firings if self.kb.rule(f.rule).status != "approved")),
-            cited_sources=self._cited(recommendations), engine=self.engine_name,
+            cited_sources=self._cited(recommendations), engine=self.engine_name, profile=self.kb.profile.name,
+            safety_changes=self.safety_changes, suppressed=suppressed_codes,
         )
         check_invariants(self.kb, result)
         return result
 
-    def _recommendations(self, evaluation: Evaluation) -> tuple[list[Recommendation], tuple[TraceEntry, ...]]:
+    def _recommendations(self, evaluation: Evaluation
+                         ) -> tuple[list[Recommendation], tuple[TraceEntry, ...], tuple[tuple[str, str], ...]]:
+        """The recommendations the firings made, merged per code, suppressed and ranked by the KB's
+        precedence; the trace; and (code, suppressed by) for each code taken out."""
         merged: dict[str, dict[str, Any]] = {}
         premises: dict[str, list[str]] = {}  # derived fact -> the reasons it was asserted
         for firing in evaluation.firings:
@@ -105,23 +121,28 @@ class Advisor:
             for fact, _ in firing.asserted:
                 premises[fact] = because
             for rec in rule.recommends:
-                entry = merged.setdefault(rec.code, {"rules": [], "sources": [], "because": [], "params": {}})
+                entry = merged.setdefault(rec.code, {"rules": [], "sources": [], "because": [], "params": {},
+                                                     "severity": self.kb.codes[rec.code].severity})
                 entry["rules"].append(rule.id)
                 entry["sources"].extend(rule.sources)
                 entry["because"].extend(because)
                 entry["params"].update(rec.params)
+                if rec.severity and SEVERITY_RANK[rec.severity] > SEVERITY_RANK[entry["severity"]]:
+                    entry["severity"] = rec.severity
         trace = self._trace(evaluation)
-        ordered = sorted(merged, key=lambda code: self._code_order[code])
+        gone = suppressed(self.kb, merged)
+        kept = ranked(self.kb, (c for c in merged if c not in gone), {c: e["severity"] for c, e in merged.items()})
         recs = []
-        for code in ordered:
+        for code in kept:
             entry, definition = merged[code], self.kb.codes[code]
             recs.append(Recommendation(
-                code=code, category=definition.category, severity=definition.severity, title=definition.title,
+                code=code, category=definition.category, severity=entry["severity"], title=definition.title,
                 text=fill_slots(definition.text, entry["params"]), rule=entry["rules"][0],
                 rules=tuple(dict.fromkeys(entry["rules"])), sources=tuple(dict.fromkeys(entry["sources"])),
                 because=tuple(dict.fromkeys(entry["because"])),
             ))
-        return recs, trace
+        dropped = tuple(sorted(gone.items(), key=lambda item: self._code_order[item[0]]))
+        return recs, trace, dropped
 
     def _trace(self, evaluation: Evaluation) -> tuple[TraceEntry, ...]:
         return tuple(TraceEntry(f.rule, f.alternative, f.matched, f.asserted,
@@ -133,7 +154,7 @@ class Advisor:
         if not planners:
             return None
         rule, spec = planners[0]
-        limiting = [(r.id, r.dose_limits) for r in fired if r.dose_limits]
+        limiting = [(r.id, r.dose_limits) for r in fired if r.dose_limits]  # every precaution that fired
         limits = list(dict.fromkeys((rid, tuple(sorted(lim.items()))) for rid, lim in limiting))
         daily = case.facts.get(str(spec["daily_dose_fact"]))  # fact names: the loader checked both
         per_day = case.facts.get(str(spec["doses_per_day_fact"]))
@@ -142,13 +163,10 @@ class Advisor:
         return make_dose_plan(daily, per_day, spec, [(rid, dict(lim)) for rid, lim in limits], rule.id)
 
     def _fill_text(self, rec: Recommendation, plan: DosePlan | None) -> Recommendation:
+        """The dose plan's numbers in a text (the limited plan's, never the generic range)."""
         if plan is None or "{" not in rec.text:
             return rec
-        slots = {"current_daily_mg": plan.current_daily_mg, "next_min_mg": plan.next_min_mg,
-                 "next_max_mg": plan.next_max_mg, "next_range_mg": plan.next_range,
-                 "ceiling_daily_mg": plan.ceiling_daily_mg,
-                 "regimen": plan.regimen}
-        return Recommendation(rec.code, rec.category, rec.severity, rec.title, fill_slots(rec.text, slots),
+        return Recommendation(rec.code, rec.category, rec.severity, rec.title, fill_slots(rec.text, plan.slots()),
                               rec.rule, rec.rules, rec.sources, rec.because)
 
     def _cited(self, recommendations) -> dict[str, dict[str, Any]]:
@@ -157,9 +175,13 @@ class Advisor:
                       "grade": src.grade} for sid in cited for src in (self.kb.sources[sid],)}
 
     def _missing(self, evaluation: Evaluation) -> tuple[str, ...]:
-        """Case fields behind every `missing` condition that made a rule fire, in facts-dictionary order."""
+        """Case fields behind every `missing` condition that made a recommending rule fire (a request for
+        the fact), in facts-dictionary order; a rule that only derives a fact (renal function unknown)
+        asks for nothing."""
         names = set()
         for firing in evaluation.firings:
+            if not self.kb.rule(firing.rule).recommends:
+                continue
             for atom in self.kb.rule(firing.rule).alternatives[firing.alternative]:
                 if atom.op == "missing":
                     names.add(atom.fact)

@@ -1,8 +1,9 @@
 """The seam between clonus and a rule engine: what a backend compiles and what an evaluation returns.
 
 A backend compiles the engine-neutral EvaluationPlan into an Engine; an Engine evaluates one case's
-input facts and returns the firings (rule, alternative, matched facts, asserted facts) in order, and
-every derived fact asserted. The Advisor knows nothing else of the engine. Backends live under
+input facts and returns the firings (rule, alternative, matched facts, asserted facts) in the order it
+fired them, and every derived fact asserted. The Advisor knows nothing else of the engine, and puts the
+firings in the canonical order before reading them (decide/order.py). Backends live under
 engine/backends/<name>/ (the only code that imports a rule engine) and are found by name here, so that
 this wing never imports the one above it.
 """
@@ -16,9 +17,9 @@ from typing import Any, Protocol
 
 from clonus.engine.decide.evaluation import EvaluationPlan
 from clonus.engine.decide.limits import Limits
-from clonus.engine.errors import UsageError, shown
+from clonus.engine.errors import EngineError, UsageError, shown
 
-ENGINES = ("durable",)  # every backend clonus ships, in order of preference for the default
+ENGINES = ("durable", "clips")  # every backend clonus ships, in order of preference for the default
 
 
 @dataclass(frozen=True)
@@ -79,4 +80,9 @@ def default_engine() -> str:
         if load_backend(name).available() is None:
             return name
     reasons = "; ".join(f"{name}: {load_backend(name).available()}" for name in ENGINES)
-    raise UsageError(f"no rule engine can run here ({reasons})")
+    raise EngineError(f"no rule engine can run here ({reasons})")
+
+
+def usable_engines() -> tuple[str, ...]:
+    """The engines that can run on this Python, in ENGINES order."""
+    return tuple(name for name in ENGINES if load_backend(name).available() is None)

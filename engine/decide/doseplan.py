@@ -1,4 +1,5 @@
-"""Dose-plan arithmetic: the next daily dose range and a concrete regimen, from a rule's parameters.
+"""Dose-plan arithmetic: the next daily dose range and a concrete regimen, from a rule's parameters and the
+limits every precaution that fired sets on it (the tightest ceiling, step, single dose and interval).
 
 Every number (steps, ceiling, divided doses, dose units) comes from the KB; this module only does
 arithmetic, in Decimal so that 0.015 g x 1000 is exactly 15 mg.
@@ -12,6 +13,7 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from clonus.engine.errors import SafetyError
+from clonus.engine.knowledge.model import DOSE_LIMIT_KEYS
 from clonus.engine.knowledge.numbers import to_number
 
 
@@ -29,13 +31,39 @@ class DosePlan:
     step_max_mg: int | float
     limited_by: tuple[str, ...]
     rule: str = ""  # the rule whose parameters made this plan
+    step_min_mg: int | float = 0
+    max_single_dose_mg: int | float = 0
+    interval_min_h: int | float = 0
+    interval_max_h: int | float = 0
 
     @property
     def next_range(self) -> str:
         """'50-60' or, when the range is one value, '50'."""
-        if self.next_min_mg == self.next_max_mg:
-            return f"{self.next_max_mg}"
-        return f"{self.next_min_mg}-{self.next_max_mg}"
+        return _range(self.next_min_mg, self.next_max_mg)
+
+    @property
+    def step_range(self) -> str:
+        """The titration step as limited: '5-15', or '5' when a precaution allows only the smallest."""
+        return _range(self.step_min_mg, self.step_max_mg)
+
+    @property
+    def interval_range(self) -> str:
+        """The shortest interval between steps, in hours: '24-72', or '72' when a precaution slows it."""
+        return _range(self.interval_min_h, self.interval_max_h)
+
+    @property
+    def doses_change(self) -> str:
+        """'' when the regimen keeps the number of doses a day, else what changes (said in the text)."""
+        n, before = len(self.regimen_doses_mg), self.doses_per_day
+        return "" if n == before else f"; {n} doses a day instead of {_text(before)}"
+
+    def slots(self) -> dict[str, Any]:
+        """What the plan fills in code texts."""
+        return {"current_daily_mg": self.current_daily_mg, "next_min_mg": self.next_min_mg,
+                "next_max_mg": self.next_max_mg, "next_range_mg": self.next_range,
+                "ceiling_daily_mg": self.ceiling_daily_mg, "regimen": self.regimen, "step_range_mg": self.step_range,
+                "interval_range_h": self.interval_range, "single_dose_max_mg": self.max_single_dose_mg,
+                "doses_change": self.doses_change}
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -49,7 +77,18 @@ class DosePlan:
             "regimen_doses_mg": list(self.regimen_doses_mg),
             "step_max_mg": self.step_max_mg,
             "limited_by": list(self.limited_by),
+            "step_daily_mg": {"min": self.step_min_mg, "max": self.step_max_mg},
+            "max_single_dose_mg": self.max_single_dose_mg,
+            "interval_h": {"min": self.interval_min_h, "max": self.interval_max_h},
         }
+
+
+def _text(value: Any) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def _range(low: Any, high: Any) -> str:
+    return _text(high) if low == high else f"{_text(low)}-{_text(high)}"
 
 
 def _d(value: Any) -> Decimal:
@@ -94,17 +133,27 @@ def _choose_regimen(lo: Decimal, hi: Decimal, order: list[int], units: list[Deci
     return None
 
 
+def tightest(params: Mapping[str, Any], limits: Sequence[tuple[str, Mapping[str, Any]]]) -> tuple[dict, list[str]]:
+    """The plan's own values overridden by the tightest limit of each kind (DOSE_LIMIT_KEYS), and every rule
+    whose limit is the one applied and tighter than the plan's own value."""
+    own = {"ceiling_daily_mg": params["ceiling_daily_mg"], "step_max_mg": params["step_max_mg"],
+           "max_single_dose_mg": params["max_single_dose_mg"], "min_interval_h": params["interval_min_h"]}
+    applied = {key: _d(value) for key, value in own.items()}
+    for _, limit in limits:
+        for key, value in limit.items():
+            pick = min if DOSE_LIMIT_KEYS[key] == "min" else max
+            applied[key] = pick(applied[key], _d(value))
+    binding = [rule_id for rule_id, limit in limits
+               if any(_d(v) == applied[k] and applied[k] != _d(own[k]) for k, v in limit.items())]
+    return applied, list(dict.fromkeys(binding))
+
+
 def make_dose_plan(current_daily: Any, doses_per_day: Any, params: Mapping[str, Any],
                    limits: Sequence[tuple[str, Mapping[str, Any]]], rule: str = "") -> DosePlan:
-    """Next daily range = current + step_min .. current + step_max, never above the ceiling."""
-    current, ceiling = _d(current_daily), _d(params["ceiling_daily_mg"])
-    step_max = _d(params["step_max_mg"])
-    for _, limit in limits:
-        if "step_max_mg" in limit:
-            step_max = min(step_max, _d(limit["step_max_mg"]))
-    # the rules whose limit is the one applied
-    limited_by = [rule_id for rule_id, limit in limits
-                  if "step_max_mg" in limit and _d(limit["step_max_mg"]) == step_max < _d(params["step_max_mg"])]
+    """Next daily range = current + step_min .. current + step_max, never above the ceiling, with every
+    precaution's limits applied (the tightest of each kind)."""
+    applied, limited_by = tightest(params, limits)
+    current, ceiling, step_max = _d(current_daily), applied["ceiling_daily_mg"], applied["step_max_mg"]
     step_min = min(_d(params["step_min_mg"]), step_max)
     hi = min(current + step_max, ceiling)
     lo = min(current + step_min, hi)
@@ -115,7 +164,7 @@ def make_dose_plan(current_daily: Any, doses_per_day: Any, params: Mapping[str, 
     doses_now = int(_d(doses_per_day)) if _d(doses_per_day) == _d(doses_per_day).to_integral_value() else None
     order = ([doses_now] if doses_now in allowed else []) + [n for n in allowed if n != doses_now]
     units = [_d(u) for u in params["dose_steps_mg"]]
-    cap = _d(params["max_single_dose_mg"])
+    cap = applied["max_single_dose_mg"]
     doses_list = _choose_regimen(lo, hi, order, units, cap)
     if doses_list is None:
         # an off-grid current dose (e.g. 6 mg three times daily with a 5 mg/day step): the finest unit
@@ -137,5 +186,7 @@ def make_dose_plan(current_daily: Any, doses_per_day: Any, params: Mapping[str, 
         drug=str(params["drug"]), current_daily_mg=to_number(current), doses_per_day=to_number(_d(doses_per_day)),
         next_min_mg=to_number(lo), next_max_mg=to_number(hi), ceiling_daily_mg=to_number(ceiling), regimen=regimen,
         regimen_daily_mg=to_number(daily), regimen_doses_mg=tuple(to_number(d) for d in doses_list),
-        step_max_mg=to_number(step_max), limited_by=tuple(limited_by), rule=rule,
+        step_max_mg=to_number(step_max), limited_by=tuple(limited_by), rule=rule, step_min_mg=to_number(step_min),
+        max_single_dose_mg=to_number(cap), interval_min_h=to_number(applied["min_interval_h"]),
+        interval_max_h=to_number(max(applied["min_interval_h"], _d(params["interval_max_h"]))),
     )

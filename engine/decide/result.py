@@ -56,6 +56,9 @@ class Result:
     draft_rules_fired: tuple[str, ...]
     cited_sources: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # id -> title, url, grade...
     engine: Mapping[str, str] = field(default_factory=dict)  # the backend that evaluated it: name, version
+    profile: str = ""                                   # the jurisdiction profile the KB was bound to
+    safety_changes: tuple[str, ...] = ()                # how the safety section differs from the approved one
+    suppressed: tuple[tuple[str, str], ...] = ()        # (code, the code that suppressed it)
 
     def codes(self) -> tuple[str, ...]:
         return tuple(r.code for r in self.recommendations)
@@ -79,10 +82,12 @@ class Result:
                 }
                 for f in self.trace
             ],
+            "suppressed": [{"code": code, "by": by} for code, by in self.suppressed],
             "sources": {sid: dict(src) for sid, src in self.cited_sources.items()},
             "kb": {"name": self.kb_name, "version": self.kb_version, "digest": self.kb_digest,
                    "include_draft": self.include_draft, "draft_rules_fired": list(self.draft_rules_fired),
-                   "engine": dict(self.engine)},
+                   "engine": dict(self.engine), "profile": self.profile,
+                   "safety_modified": bool(self.safety_changes), "safety_changes": list(self.safety_changes)},
         }
 
 

@@ -19,6 +19,10 @@ def describe(outcome: CaseOutcome) -> str:
         lines.append(f"  missing:    {', '.join(outcome.missing)}")
     if outcome.unexpected:
         lines.append(f"  unexpected: {', '.join(outcome.unexpected)}")
+    if outcome.unfired:
+        lines.append(f"  not fired:  {', '.join(outcome.unfired)}")
+    if outcome.not_first:
+        lines.append(f"  first:      {outcome.not_first}, not {outcome.test.first}")
     lines.append(f"  got:        {', '.join(outcome.codes) or '(no recommendation)'}")
     lines.append("  trace:")
     lines.extend(f"    {i:2}. {line}" for i, line in enumerate(trace_lines(outcome.trace), 1))
@@ -85,7 +89,9 @@ def junit_xml(run: TestRun) -> str:
         if outcome.status == "failed":
             message = "; ".join(part for part in (
                 f"missing: {', '.join(outcome.missing)}" if outcome.missing else "",
-                f"unexpected: {', '.join(outcome.unexpected)}" if outcome.unexpected else "") if part)
+                f"unexpected: {', '.join(outcome.unexpected)}" if outcome.unexpected else "",
+                f"not fired: {', '.join(outcome.unfired)}" if outcome.unfired else "",
+                f"first: {outcome.not_first}, not {outcome.test.first}" if outcome.not_first else "") if part)
             ET.SubElement(case, "failure", message=message).text = describe(outcome)
         elif outcome.status == "error":
             ET.SubElement(case, "error", message=outcome.error or "").text = describe(outcome)

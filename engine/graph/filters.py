@@ -29,7 +29,7 @@ def focus(g: nx.DiGraph, target: str) -> nx.DiGraph:
     keep = set(seeds)
     for node in seeds:
         keep |= nx.ancestors(g, node) | nx.descendants(g, node)
-    return _subgraph(g, keep)
+    return subgraph(g, keep)
 
 
 def filter_categories(g: nx.DiGraph, categories: Iterable[str]) -> nx.DiGraph:
@@ -47,17 +47,18 @@ def filter_categories(g: nx.DiGraph, categories: Iterable[str]) -> nx.DiGraph:
     keep = set(seeds)
     for node in seeds:
         keep |= nx.ancestors(g, node)
-    return _subgraph(g, keep)
+    return subgraph(g, keep)
 
 
-def _subgraph(g: nx.DiGraph, keep: set) -> nx.DiGraph:
-    """The induced subgraph, in the original node and edge order (so output stays deterministic)."""
+def subgraph(g: nx.DiGraph, keep: set) -> nx.DiGraph:
+    """The induced subgraph, in the original node and edge order (so output stays deterministic), with a
+    copy of every attribute mapping (a page's changes never reach the graph it was cut from)."""
     import networkx as nx
 
     out: nx.DiGraph[str] = nx.DiGraph()
     out.graph.update(g.graph)
-    out.add_nodes_from((n, d) for n, d in g.nodes(data=True) if n in keep)
-    out.add_edges_from((u, v, d) for u, v, d in g.edges(data=True) if u in keep and v in keep)
+    out.add_nodes_from((n, dict(d)) for n, d in g.nodes(data=True) if n in keep)
+    out.add_edges_from((u, v, dict(d)) for u, v, d in g.edges(data=True) if u in keep and v in keep)
     return out
 
 
@@ -71,7 +72,7 @@ def overlay_case(g: nx.DiGraph, trace: Iterable[TraceEntry]) -> nx.DiGraph:
     recommended. Flow view: every node and edge on the path of a fired rule alternative.
     """
     firings = tuple(trace)
-    out = _subgraph(g, set(g.nodes))
+    out = subgraph(g, set(g.nodes))
     out.graph["case"] = True
     if g.graph["view"] == "rules":
         on_nodes, on_edges = _rules_path(out, firings)

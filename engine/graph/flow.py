@@ -1,18 +1,22 @@
 """The teaching flowchart (the `flow` view), derived from the rules, never drawn by hand.
 
 How rules become a flowchart:
-- A *state* is a boolean derived fact that rules assert and read only as true (`escalating`). It is a
-  box: the rules that assert it lead into it, and the rules that read it start from it. A rule reading
+- A *state* is a boolean derived fact that rules assert only as true and read as true (`escalating`). It
+  is a box: the rules that assert it lead into it, and the rules that read it start from it. A rule reading
   several states starts from the deepest one that the others do not already imply; rules reading none
-  start from Start.
+  start from Start. A rule may read a state as false only where that ends its own path (`not escalating`
+  on a precaution's edge): a fact read as false on the way into a state (`not escalation_blocked` before
+  the increase) is a decision, and so is a fact no rule starts from (it is only ever asked beside a
+  deeper state).
 - Every other condition asks a *question* about a fact. Where the rules starting from one state test
   that fact with outcomes that exclude each other (`x == a` and `x == b`, or `x` and `not x`), it is a
   decision: a diamond with one branch per outcome. Where they test it one way only (respiratory
   compromise), it is a precaution: its condition labels the edge to the recommendation ("if ...").
-- Each alternative of a rule's condition is one path: from its state through its decisions, facts tested
-  by more rules asked first, to the rule's recommendations and on to the states it asserts. Paths share
-  their beginnings, as in a decision tree. An alternative that can never hold (`drug == x` and
-  `missing drug`, as an `any:` inside an `all:` can expand to) is not drawn.
+- Each alternative of a rule's condition is one path: from its state through its decisions (those
+  teaching.yaml lists first, in its order, then facts tested by more of the paths from that state), to
+  the rule's recommendations and on to the states it asserts. Paths share their beginnings, as in a
+  decision tree. An alternative that can never hold (`drug == x` and `missing drug`, as an `any:`
+  inside an `all:` can expand to) is not drawn.
 - A rule that only asserts a fact some question asks (dose_band) is not a box of its own: its
   conditions word that question's branches ("<value> (<the conditions that assert it>)").
 
@@ -25,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from clonus.engine.graph.nodes import graph_attrs
+from clonus.engine.graph.nodes import graph_attrs, section_index
 from clonus.engine.knowledge.boundaries import contradiction
 from clonus.engine.knowledge.conditions import Atom
 from clonus.engine.knowledge.model import Kb, Rule
@@ -64,28 +68,38 @@ class _Placed:
     groups: tuple[tuple[str, tuple[Atom, ...]], ...]
 
 
-class _Shape:
+class Shape:
     """What the flowchart is made of, read off the whole KB: states, their depth and what implies what."""
 
-    def __init__(self, kb: Kb):
+    def __init__(self, kb: Kb, states: frozenset[str] | None = None):
         self.kb = kb
         self.index = {name: i for i, name in enumerate(kb.facts)}
-        atoms = [a for rule in kb.rules for alt in rule.alternatives for a in alt]
-        asserted = [(f, v) for rule in kb.rules for f, v in rule.asserts]
-        self.states = frozenset(
-            f for f, fact in kb.facts.items()
-            if fact.origin == "derived" and fact.type == "boolean" and any(n == f for n, _ in asserted)
-            and all(v is True for n, v in asserted if n == f)
-            and all(a.op == "==" and a.value is True for a in atoms if a.fact == f)
-        )
-        tested: dict[str, int] = {}
-        for rule in kb.rules:
-            for alt in rule.alternatives:
-                for fact in dict.fromkeys(a.fact for a in alt):
-                    tested[fact] = tested.get(fact, 0) + 1
-        self.order = {f: (-tested.get(f, 0), self.index[f]) for f in kb.facts}
+        self.states = _candidate_states(kb) if states is None else states
         self._implied: dict[str, frozenset[str]] = {}
         self._depth: dict[str, int] = {}
+
+    @classmethod
+    def of(cls, kb: Kb) -> Shape:
+        """The shape of a KB: its candidate states, less those that turn out to be questions (see
+        _settled), until none does."""
+        shape = cls(kb)
+        while (settled := shape._settled()) != shape.states:
+            shape = cls(kb, settled)
+        return shape
+
+    def _settled(self) -> frozenset[str]:
+        """The states that stay states: none read as false on the way into a state (`not blocked` before
+        the increase makes `blocked` a decision, not a place), and none that no rule starts from (a fact
+        only ever tested beside a deeper state is a question asked there)."""
+        into = {a.fact for rule in self.kb.rules if any(f in self.states for f, _ in rule.asserts)
+                for alt in rule.alternatives for a in alt if a.fact in self.states and a.value is False}
+        anchors = {self.place(rule, i).anchor for rule in self.kb.rules
+                   for i, alt in enumerate(rule.alternatives) if possible(self.kb, alt)}
+        return frozenset(s for s in self.states if s not in into and s in anchors)
+
+    def holds(self, atom: Atom) -> bool:
+        """The atom is a state that holds (`escalating`), not one that does not (`not escalating`)."""
+        return atom.fact in self.states and atom.value is True
 
     def asserting(self, fact: str):
         return [(rule, alt) for rule in self.kb.rules if fact in dict(rule.asserts) for alt in rule.alternatives]
@@ -93,7 +107,7 @@ class _Shape:
     def implied(self, state: str) -> frozenset[str]:
         """States that hold whenever `state` holds: read by every alternative of every rule asserting it."""
         if state not in self._implied:
-            sets = [frozenset().union(*({a.fact} | self.implied(a.fact) for a in alt if a.fact in self.states))
+            sets = [frozenset().union(*({a.fact} | self.implied(a.fact) for a in alt if self.holds(a)))
                     for _, alt in self.asserting(state)]
             self._implied[state] = frozenset.intersection(*sets) if sets else frozenset()
         return self._implied[state]
@@ -102,50 +116,80 @@ class _Shape:
         """Conditions that hold wherever `anchor` holds: in every alternative of every rule asserting it."""
         if anchor == START:
             return frozenset()
-        sets = [frozenset(alt).union(*(self.implied_atoms(a.fact) for a in alt if a.fact in self.states))
+        sets = [frozenset(alt).union(*(self.implied_atoms(a.fact) for a in alt if self.holds(a)))
                 for _, alt in self.asserting(anchor)]
         return frozenset.intersection(*sets) if sets else frozenset()
 
     def depth(self, state: str) -> int:
         if state not in self._depth:
             self._depth[state] = 1 + max([self.depth(a.fact) for _, alt in self.asserting(state)
-                                          for a in alt if a.fact in self.states] or [0])
+                                          for a in alt if self.holds(a)] or [0])
         return self._depth[state]
 
     def place(self, rule: Rule, index: int) -> _Placed:
         alt = rule.alternatives[index]
-        held = [a.fact for a in alt if a.fact in self.states]
+        held = [a.fact for a in alt if self.holds(a)]
         open_ = [s for s in dict.fromkeys(held) if not any(s in self.implied(t) for t in held if t != s)]
         anchor = max(open_, key=lambda s: (self.depth(s), -self.index[s])) if open_ else START
         groups: dict[str, list[Atom]] = {}
         for atom in alt:
-            if atom.fact not in held or (atom.fact in open_ and atom.fact != anchor):
+            if not self.holds(atom) or (atom.fact in open_ and atom.fact != anchor):
                 groups.setdefault(atom.fact, []).append(atom)
         return _Placed(rule, f"{rule.id}#{index}", anchor, tuple((f, tuple(a)) for f, a in groups.items()))
+
+
+def _candidate_states(kb: Kb) -> frozenset[str]:
+    """Boolean derived facts that rules assert only as true and read as true somewhere."""
+    atoms = [a for rule in kb.rules for alt in rule.alternatives for a in alt]
+    asserted = [(f, v) for rule in kb.rules for f, v in rule.asserts]
+    return frozenset(
+        f for f, fact in kb.facts.items()
+        if fact.origin == "derived" and fact.type == "boolean" and any(n == f for n, _ in asserted)
+        and all(v is True for n, v in asserted if n == f)
+        and any(a.fact == f and a.op == "==" and a.value is True for a in atoms)
+    )
 
 
 def build_flow(kb: Kb) -> nx.DiGraph:
     """The teaching flowchart of a KB (see the module docstring for how it is derived)."""
     import networkx as nx
 
-    shape = _Shape(kb)
-    placed = [shape.place(rule, i) for rule in kb.rules for i, alt in enumerate(rule.alternatives)
-              if possible(kb, alt)]
-    deciding = _deciding(kb, placed)
-    trees: dict[str, _Point] = {START: _Point()}
-    for state in sorted(shape.states, key=lambda s: (shape.depth(s), shape.index[s])):
-        trees[state] = _Point()
-    for item in placed:
-        targets = _targets(shape, item.rule)
-        if targets:
-            _grow(trees[item.anchor], item, targets, deciding[item.anchor], shape)
+    shape = Shape.of(kb)
+    placed = place_all(shape)
+    trees = grow_trees(shape, placed, decisions(kb, placed))
     g: nx.DiGraph[str] = nx.DiGraph()
     g.graph.update(graph_attrs(kb, "flow"))
-    _Emitter(kb, shape, g).emit(trees)
+    Emitter(kb, shape, g).emit(trees)
     return g
 
 
-def _targets(shape: _Shape, rule: Rule) -> tuple[str, ...]:
+def place_all(shape: Shape) -> list[_Placed]:
+    """Every rule alternative that can hold, placed at its state with the fact groups it tests."""
+    return [shape.place(rule, i) for rule in shape.kb.rules for i, alt in enumerate(rule.alternatives)
+            if possible(shape.kb, alt)]
+
+
+def grow_trees(shape: Shape, placed: list[_Placed], deciding: dict[str, set[str]]) -> dict[str, _Point]:
+    """One decision tree per state (and Start): `deciding` names, per state, the facts asked as decisions.
+    Along a path, the questions teaching.yaml names come first, in its order (the main line of the
+    decision: relief, then the dose band), then those tested by more of the paths from that state."""
+    trees: dict[str, _Point] = {START: _Point()}
+    for state in sorted(shape.states, key=lambda s: (shape.depth(s), shape.index[s])):
+        trees[state] = _Point()
+    first = {f: i for i, f in enumerate(shape.kb.teaching.questions or ())}
+    tested: dict[tuple[str, str], int] = {}
+    for item in placed:
+        for fact, _ in item.groups:
+            tested[item.anchor, fact] = tested.get((item.anchor, fact), 0) + 1
+    for item in placed:
+        targets = _targets(shape, item.rule)
+        if targets:
+            order = {f: (first.get(f, len(first)), -tested[item.anchor, f], shape.index[f]) for f, _ in item.groups}
+            _grow(trees[item.anchor], item, targets, deciding.get(item.anchor, set()), order)
+    return trees
+
+
+def _targets(shape: Shape, rule: Rule) -> tuple[str, ...]:
     """Where a rule's paths end: its recommendations' box, or else the states it asserts; none if it only
     words a question."""
     if rule.recommends:
@@ -153,7 +197,7 @@ def _targets(shape: _Shape, rule: Rule) -> tuple[str, ...]:
     return tuple(f"state:{f}" for f, _ in rule.asserts if f in shape.states)
 
 
-def _deciding(kb: Kb, placed: list[_Placed]) -> dict[str, set[str]]:
+def decisions(kb: Kb, placed: list[_Placed]) -> dict[str, set[str]]:
     """Per state: the facts its rules test with outcomes that exclude each other (decisions, not precautions)."""
     seen: dict[str, dict[str, list[tuple[Atom, ...]]]] = {}
     for item in placed:
@@ -167,8 +211,9 @@ def _deciding(kb: Kb, placed: list[_Placed]) -> dict[str, set[str]]:
     return out
 
 
-def _grow(root: _Point, item: _Placed, targets: tuple[str, ...], deciding: set[str], shape: _Shape) -> None:
-    decisions = sorted((g for g in item.groups if g[0] in deciding), key=lambda g: shape.order[g[0]])
+def _grow(root: _Point, item: _Placed, targets: tuple[str, ...], deciding: set[str],
+          order: dict[str, tuple[int, int, int]]) -> None:
+    decisions = sorted((g for g in item.groups if g[0] in deciding), key=lambda g: order[g[0]])
     conditions = tuple(atoms for fact, atoms in item.groups if fact not in deciding)
     point = root
     point.keys.append(item.key)
@@ -182,10 +227,10 @@ def _grow(root: _Point, item: _Placed, targets: tuple[str, ...], deciding: set[s
         point.leaves.append((target, conditions, item.key))
 
 
-class _Emitter:
+class Emitter:
     """Turns the decision trees into nodes and edges, in a fixed order (so the output is deterministic)."""
 
-    def __init__(self, kb: Kb, shape: _Shape, g: nx.DiGraph):
+    def __init__(self, kb: Kb, shape: Shape, g: nx.DiGraph):
         self.kb, self.shape, self.g = kb, shape, g
         self.counters: dict[str, int] = {}
 
@@ -197,11 +242,15 @@ class _Emitter:
             self._point(anchor, START if anchor == START else self._target(f"state:{anchor}"), tree, None)
         for rule in self.kb.rules:
             if rule.recommends:
-                keys = tuple(f"{rule.id}#{i}" for i in range(len(rule.alternatives)))
-                for fact, _ in rule.asserts:
-                    if fact in self.shape.states:
-                        self._edge(self._target(f"outcome:{rule.id}"), self._target(f"state:{fact}"),
-                                   relation="asserts", label="", condition="", rules=(rule.id,), paths=keys)
+                self._asserts(rule)
+
+    def _asserts(self, rule: Rule) -> None:
+        """The edges from a rule's box to the states it asserts."""
+        keys = tuple(f"{rule.id}#{i}" for i in range(len(rule.alternatives)))
+        for fact, _ in rule.asserts:
+            if fact in self.shape.states:
+                self._edge(self._target(f"outcome:{rule.id}"), self._target(f"state:{fact}"),
+                           relation="asserts", label="", condition="", rules=(rule.id,), paths=keys)
 
     def _target(self, node: str) -> str:
         """Declare a state or outcome node the first time a path reaches it (declaration order guides layout)."""
@@ -228,6 +277,7 @@ class _Emitter:
             title=rule.title, text=rule.rationale, status=rule.status, sources=rule.sources, rules=(rule.id,),
             items=tuple((c.code, c.title, c.category, c.severity) for c in codes), sets=sets,
             categories=tuple(dict.fromkeys(c.category for c in codes)),
+            section=self.kb.teaching.sections[section_index(self.kb, rule)].title,
             severity=max((c.severity for c in codes), key=_SEVERITY_RANK.__getitem__),
             paths=tuple(f"{rule.id}#{i}" for i in range(len(rule.alternatives))),
         )
@@ -253,11 +303,12 @@ class _Emitter:
             node = self._question_node(anchor, question)
             self._edge(src, node, **(branch or _plain(question.keys)))
             for atoms, sub in question.branches.values():
-                self._point(anchor, node, sub, self._branch(anchor, question.fact, atoms, sub))
+                self._point(anchor, node, sub, self._branch(anchor, question, atoms, sub))
         for target, (phrases, kb_texts, keys) in leaves.items():
             edge = dict(branch or _plain(keys))
             if "" not in phrases:
-                edge.update(relation="if", label="if " + " or ".join(phrases), condition=" or ".join(kb_texts))
+                edge.update(relation="if", label=("if " + " or ".join(phrases)) if phrases else "",
+                            condition=" or ".join(kb_texts))
             self._edge(src, self._target(target), **edge)
 
     def _merged_leaves(self, point: _Point) -> dict[str, tuple[list[str], list[str], list[str]]]:
@@ -285,29 +336,41 @@ class _Emitter:
                         rules=self._defining_rules(question.fact), paths=tuple(question.keys))
         return node
 
-    def _branch(self, anchor: str, fact_name: str, atoms: tuple[Atom, ...], point: _Point) -> dict:
-        fact = self.kb.facts[fact_name]
+    def _branch(self, anchor: str, question: _Question, atoms: tuple[Atom, ...], point: _Point) -> dict:
+        fact = self.kb.facts[question.fact]
         label = " and ".join(branch_text(fact, a) for a in atoms)
-        defining = self._defining(fact_name, anchor)
         if fact.origin == "derived" and fact.type != "boolean":
+            defining = self._defining(question.fact, anchor)
             values = [v for a in atoms if a.op in ("==", "in") for v in values_of(a)]
             meaning = [d for v in values for d in defining.get(v, ())]
             label += f" ({'; '.join(meaning)})" if meaning else ""
         return {"relation": "branch", "label": label, "condition": " and ".join(str(a) for a in atoms),
-                "rules": self._defining_rules(fact_name), "paths": tuple(point.keys)}
+                "rules": self._defining_rules(question.fact), "paths": tuple(point.keys)}
 
-    def _defining(self, fact_name: str, anchor: str) -> dict:
+    def _defining(self, fact_name: str, anchor: str, leave_out: frozenset[Atom] = frozenset()) -> dict:
         """The conditions under which rules assert each value of a derived fact, in words, leaving out
-        states and what the question's state already implies."""
+        states, what the question's state already implies and `leave_out`."""
+        out: dict = {}
+        for value, alts in self._defining_atoms(fact_name, anchor).items():
+            for alt in alts:
+                wording = self._wording(tuple(a for a in alt if a not in leave_out))
+                if wording and wording not in out.setdefault(value, []):
+                    out[value].append(wording)
+        return out
+
+    def _defining_atoms(self, fact_name: str, anchor: str) -> dict:
+        """Per value of a derived fact, the conditions of each rule alternative asserting it, less states
+        and what the question's state already implies."""
         out: dict = {}
         known = self.shape.implied_atoms(anchor)
         for rule, alt in self.shape.asserting(fact_name):
-            wording = " and ".join(phrase(self.kb.facts[a.fact], a) for a in alt
-                                   if a.fact not in self.shape.states and a not in known)
             value = dict(rule.asserts)[fact_name]
-            if wording and wording not in out.setdefault(value, []):
-                out[value].append(wording)
+            out.setdefault(value, []).append(tuple(a for a in alt if not self.shape.holds(a) and a not in known))
         return out
+
+    def _wording(self, atoms: tuple[Atom, ...]) -> str:
+        """Conditions in words, each naming its fact: `<fact> >= N <unit> and ...`."""
+        return " and ".join(phrase(self.kb.facts[a.fact], a) for a in atoms)
 
     def _defining_rules(self, fact_name: str) -> tuple[str, ...]:
         return tuple(dict.fromkeys(rule.id for rule, _ in self.shape.asserting(fact_name)))
@@ -321,6 +384,8 @@ class _Emitter:
                     old[key] = ""
                 elif attrs[key] != old[key]:
                     old[key] = f"{old[key]}\nor {attrs[key]}" if key == "label" else f"{old[key]} or {attrs[key]}"
+            if old["relation"] == "if" and attrs["relation"] != "if":
+                old["relation"] = attrs["relation"]  # an unconditional path: no longer a precaution
             old["paths"] = tuple(dict.fromkeys(old["paths"] + attrs["paths"]))
             old["rules"] = tuple(dict.fromkeys(old["rules"] + attrs["rules"]))
             return

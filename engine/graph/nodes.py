@@ -14,6 +14,8 @@ def graph_attrs(kb: Kb, view: str) -> dict[str, Any]:
     cited = dict.fromkeys(s for rule in kb.rules for s in rule.sources)
     return {
         "name": kb.name, "kb_version": kb.version, "view": view, "categories": tuple(kb.categories),
+        "profile": kb.profile.name,  # the title names the profile a picture was drawn from
+        "profile_title": kb.profile.title,
         "sources": {sid: {"title": s.title, "publisher": s.publisher, "year": s.year, "grade": s.grade,
                           "url": s.url} for sid, s in kb.sources.items() if sid in cited},
     }
@@ -35,6 +37,13 @@ def rule_attrs(kb: Kb, rule: Rule) -> dict[str, Any]:
         "recommends": tuple(rec.code for rec in rule.recommends),
         "limits": tuple(f"{key} {format_value(value)}" for key, value in rule.dose_limits.items()),
     }
+
+
+def section_index(kb: Kb, rule: Rule) -> int:
+    """The teaching section (teaching.yaml) a rule belongs to: the one listing its first recommendation's
+    code, else the one listing that code's category."""
+    code = kb.codes[rule.recommends[0].code]
+    return kb.teaching.sections.index(kb.teaching.section_of(code.category, code.code))
 
 
 def condition_text(rule: Rule) -> str:

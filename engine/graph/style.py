@@ -18,6 +18,15 @@ SEVERITY_MARK = {"critical": "!!", "warning": "!", "info": ""}
 SEVERITY_PENWIDTH = {"critical": "2.5", "warning": "1.5", "info": "0.8"}
 FONT = "Helvetica"
 
+# Text sizes in points: for a page read on a screen (rules, flow) and for a slide (the overview and the
+# deck), where no text is smaller than FLOOR_PX once the page is fitted into FRAME_PX (deck.py checks).
+TEXT_PT = {
+    "screen": {"title": 16, "node": 10, "detail": 8, "tag": 7, "value": 9, "edge": 8, "branch": 9},
+    "slide": {"title": 20, "node": 15, "detail": 14, "tag": 14, "value": 14, "edge": 14, "branch": 14},
+}
+FRAME_PX = (1920, 1080)
+FLOOR_PX = 14
+
 INK = "#1a1a1a"
 ON = "#0b3d91"          # the case's path: thick dark border
 DIM_FILL = "#f3f3f3"    # not on the case's path
@@ -31,7 +40,19 @@ KIND_TEXT = {
               ("rounded box", "rule"), ("box", "recommendation, coloured by category")),
     "flow": (("diamond", "decision: one branch per answer"), ("grey box", "state reached (a derived fact)"),
              ("table", "what a rule recommends"), ("dashed edge", "precaution: applies if ...")),
+    "overview": (("diamond", "decision: one branch per answer"), ("grey box", "state reached (a derived fact)"),
+                 ("table", "what the rules recommend there"), ("dashed edge", "applies if ...")),
 }
+
+
+def text_pt(g) -> dict[str, int]:
+    """The text sizes of a graph: a slide's when it is to be shown on one (g.graph["slide"])."""
+    return TEXT_PT["slide" if g.graph.get("slide") else "screen"]
+
+
+# The legend of a slide, one row: the same kinds in fewer words.
+SHORT_KIND_TEXT = (("diamond", "decision"), ("grey box", "state reached"), ("table", "what the rules recommend"),
+                   ("dashed edge", "applies if ..."))
 
 
 def category_colours(categories: Iterable[str]) -> dict[str, str]:
@@ -67,13 +88,19 @@ def legend_rows(g) -> dict[str, Any]:
     colours = category_colours(g.graph["categories"])
     return {
         "kinds": KIND_TEXT[g.graph["view"]],
+        "short": SHORT_KIND_TEXT,
         "categories": [(c, tag(c), colours[c]) for c in present],
         "severity": "!! critical    ! warning",
         "case": bool(g.graph.get("case")),
+        "omitted": tuple(g.graph.get("omitted") or ()),
     }
 
 
 def title(g) -> str:
-    view = {"rules": "rules: every fact, rule and recommendation", "flow": "flow: the decision, step by step"}
-    text = f"{g.graph['name']} {g.graph['kb_version']}, {view[g.graph['view']]}"
+    """What every picture says it was drawn from: the KB, its version and profile, and the view."""
+    view = {"rules": "rules: every fact, rule and recommendation", "flow": "flow: the decision, step by step",
+            "overview": "overview: the decision at a glance"}
+    profile = f", profile {g.graph['profile']}" if g.graph.get("profile") else ""
+    shown = g.graph.get("page") or view[g.graph["view"]]
+    text = f"{g.graph['name']} {g.graph['kb_version']}{profile}, {shown}"
     return text + (" (highlighted: the case's path)" if g.graph.get("case") else "")

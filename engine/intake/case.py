@@ -13,8 +13,9 @@ import yaml
 
 from clonus.engine.errors import CaseError, clip, shown
 from clonus.engine.intake.frequency import parse_frequency
+from clonus.engine.intake.medication import closest_medication, condition, medication, written
 from clonus.engine.intake.units import parse_mass_exact
-from clonus.engine.intake.values import checked_number, number_value, text_value, words_value
+from clonus.engine.intake.values import checked_number, normalised, number_value, plain_text, text_value, word_pieces
 from clonus.engine.knowledge.load.yamlsource import load_yaml, problem_place
 from clonus.engine.knowledge.model import FactDef, Kb
 from clonus.engine.knowledge.numbers import exactness_problem, to_number
@@ -113,6 +114,8 @@ def parse_case(kb: Kb, data: Mapping[str, Any]) -> Case:
             values[fact.name] = fact.default
         if fact.product_of and all(p in values for p in fact.product_of):
             values[fact.name] = _product(kb, fact, values, data)
+        if fact.classes_of and fact.classes_of in values:
+            values[fact.name] = _classes(kb, values[fact.classes_of])
     absent = frozenset(f.name for f in kb.input_facts() if f.name not in values)
     ordered = {name: values[name] for name in kb.facts if name in values}
     return Case(MappingProxyType(ordered), absent)
@@ -153,8 +156,35 @@ def _normalise(kb: Kb, fact: FactDef, path: str, raw: Any) -> Any:
             raise CaseError(path, raw, f"{accepted}{did_you_mean(text or raw, fact.values)}")
         return text
     if fact.type == "words":
-        return words_value(path, raw)
-    return _synonym(kb, fact, text_value(path, raw, "a word or short text"))
+        pieces = word_pieces(path, raw)
+        if fact.vocabulary == "medications":
+            return tuple(dict.fromkeys(medication(kb, p) or written(kb, p) for p in pieces))
+        return tuple(dict.fromkeys(_synonym(kb, fact, normalised(p)) for p in pieces))
+    text = plain_text(path, raw, "a word or short text")
+    if fact.vocabulary == "medications":
+        return _medication(kb, fact, path, text)
+    if fact.vocabulary == "conditions":
+        found, typo_of = condition(kb, text)
+        if typo_of is not None:
+            raise CaseError(path, raw, f"a condition, written as you would (did you mean {shown(typo_of)}?)")
+        return found
+    return _synonym(kb, fact, normalised(text))
+
+
+def _medication(kb: Kb, fact: FactDef, path: str, raw: str) -> str:
+    """A medication the vocabulary knows, as its ingredient; unknown text is refused for a strict fact (a
+    typo must never read as another drug, or as 'out of scope')."""
+    found = medication(kb, raw)
+    if found is not None or not fact.strict:
+        return found or written(kb, raw)
+    near = closest_medication(kb, raw)
+    hint = f" (did you mean {shown(kb.medication_names[near])}?)" if near else ""
+    raise CaseError(path, raw, f"a medication name the KB knows (kb/medications.yaml){hint}")
+
+
+def _classes(kb: Kb, medications: tuple[str, ...]) -> tuple[str, ...]:
+    """The classes of the medications the vocabulary knows, in a fixed order."""
+    return tuple(sorted({c for m in medications if m in kb.medications for c in kb.medications[m].classes}))
 
 
 def _synonym(kb: Kb, fact: FactDef, text: str) -> str:

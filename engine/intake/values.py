@@ -84,8 +84,10 @@ def _exact(bound: float) -> Decimal:
     return Decimal(repr(bound)) if isinstance(bound, float) else Decimal(bound)
 
 
-def text_value(path: str, raw: Any, accepted: str) -> str:
-    """One text value, lower-cased, white space runs as one `_`; refused when not valid, printable text."""
+def plain_text(path: str, raw: Any, accepted: str) -> str:
+    """One text value as written (stripped), refused when it is not valid, printable, short text: no
+    control character (a NUL would cut the text short in a C engine: CLIPS reads "baclofen\\0x" as
+    "baclofen"), no lone surrogate, no format character. The vocabularies read this text."""
     if not isinstance(raw, str):
         raise CaseError(path, raw, accepted)
     if len(raw) > MAX_TEXT:
@@ -95,24 +97,39 @@ def text_value(path: str, raw: Any, accepted: str) -> str:
         kind = "a lone surrogate (text that is not valid Unicode)" if unicodedata.category(bad) == "Cs" \
             else f"the control character U+{ord(bad):04X}"
         raise CaseError(path, raw, f"{accepted}; it holds {kind}")
-    words = raw.lower().split()
-    if not words:
+    if not raw.strip():
         raise CaseError(path, raw, accepted)
-    return "_".join(words)
+    return raw.strip()
 
 
-def words_value(path: str, raw: Any) -> tuple[str, ...]:
-    """A words fact: a list of words or one text; commas separate words in both (as on the command line)."""
+def normalised(text: str) -> str:
+    """Checked text as a rule compares it: lower case, each run of white space (a newline too) one `_`."""
+    return "_".join(text.lower().split())
+
+
+def text_value(path: str, raw: Any, accepted: str) -> str:
+    """One text value (plain_text), normalised."""
+    return normalised(plain_text(path, raw, accepted))
+
+
+def word_pieces(path: str, raw: Any) -> list[str]:
+    """A words fact's pieces as written (each plain_text): a list of words or one text, and commas
+    separate words in both (as on the command line)."""
     accepted = "a list of words, e.g. [ciprofloxacin, omeprazole]"
     items = [raw] if isinstance(raw, str) else raw
     if not isinstance(items, list) or len(items) > MAX_WORDS or not all(isinstance(i, str) for i in items):
         raise CaseError(path, raw, accepted)
-    words: list[str] = []
+    pieces: list[str] = []
     for item in items:
-        pieces = [p for p in item.split(",") if p.strip()]
-        if not pieces:
+        parts = [p for p in item.split(",") if p.strip()]
+        if not parts:
             raise CaseError(path, raw, accepted)
-        words.extend(text_value(path, piece, accepted) for piece in pieces)
-    if len(words) > MAX_WORDS:
+        pieces.extend(plain_text(path, part, accepted) for part in parts)
+    if len(pieces) > MAX_WORDS:
         raise CaseError(path, raw, f"{accepted}, at most {MAX_WORDS}")
-    return tuple(dict.fromkeys(words))
+    return pieces
+
+
+def words_value(path: str, raw: Any) -> tuple[str, ...]:
+    """A words fact's words (word_pieces), normalised, each once."""
+    return tuple(dict.fromkeys(normalised(p) for p in word_pieces(path, raw)))

@@ -7,6 +7,7 @@ One condition is one line of text about one fact:
     other_medications has ciprofloxacin                      side_effects lacks fever
     respiratory_compromise        (the boolean is true)      not dialysis   (the boolean is false)
     missing age                   known egfr
+    daily_dose_mg < $max_daily_mg (a named parameter of the KB or of its profile, bound at load)
 
 Conditions combine with `all:`, `any:` and `not:` blocks. A comparison on a fact the case lacks is
 neither true nor false: the rule simply does not fire (use `missing` to react to absence).
@@ -15,6 +16,7 @@ neither true nor false: the rule simply does not fire (use `missing` to react to
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +36,7 @@ Scalar = int | float | bool | str
 Value = Scalar | tuple | None
 
 _WORD = r"[A-Za-z_][A-Za-z0-9_.\-]*"
+_PARAM = r"\$(?P<name>[a-z_][a-z0-9_]*)"
 _NUMBER = r"-?\d+(?:\.\d+)?"
 # matched on the stripped text, the value running to its end: linear in the length of the line (a lazy
 # value before trailing white space made a long run of spaces quadratic)
@@ -97,8 +100,15 @@ def format_value(value: Value) -> str:
     return str(value)
 
 
-def _parse_scalar(text: str) -> Scalar:
+def _parse_scalar(text: str, params: Mapping[str, Scalar]) -> Scalar:
     text = text.strip()
+    if (param := re.fullmatch(_PARAM, text)) is not None:
+        if param["name"] not in params:
+            from clonus.engine.suggest import did_you_mean
+
+            raise ConditionSyntaxError(f"unknown parameter {text!r}"
+                                       f"{did_you_mean(param['name'], params).replace(chr(39), chr(39) + '$', 1)}")
+        return params[param["name"]]
     if re.fullmatch(_NUMBER, text):
         if len(text) > MAX_NUMBER_TEXT:
             raise ConditionSyntaxError(f"cannot read value {shown(text)}: a number of at most {MAX_NUMBER_TEXT} "
@@ -118,19 +128,19 @@ def listed(atom: Atom) -> tuple[Value, ...]:
     return atom.value
 
 
-def _parse_value(op: str, text: str) -> Value:
+def _parse_value(op: str, text: str, params: Mapping[str, Scalar]) -> Value:
     if op in ("in", "not in"):
         if not (text.startswith("[") and text.endswith("]")):
             raise ConditionSyntaxError(f"'{op}' needs a list like [a, b], got {shown(text)}")
         inner = text[1:-1].strip()
         if not inner:
             raise ConditionSyntaxError(f"'{op}' needs at least one value")
-        return tuple(_parse_scalar(part) for part in inner.split(","))
-    return _parse_scalar(text)
+        return tuple(_parse_scalar(part, params) for part in inner.split(","))
+    return _parse_scalar(text, params)
 
 
-def parse_atom(text: object) -> Atom:
-    """Parse one condition line into an Atom."""
+def parse_atom(text: object, params: Mapping[str, Scalar] | None = None) -> Atom:
+    """Parse one condition line into an Atom; `$name` values are the KB's parameters, bound now."""
     if isinstance(text, bool) or not isinstance(text, str):
         raise ConditionSyntaxError(f"a condition is a line of text like 'age >= 18', got {shown(text)}")
     match = _UNARY_RE.match(text)
@@ -147,7 +157,7 @@ def parse_atom(text: object) -> Atom:
             "==, !=, <, <=, >, >=, in, not in, has, lacks; or 'missing fact', 'known fact', 'fact', 'not fact'"
         )
     op = re.sub(r"\s+", " ", match["op"])
-    return Atom(match["fact"], op, _parse_value(op, match["value"]))
+    return Atom(match["fact"], op, _parse_value(op, match["value"], params or {}))
 
 
 def negate(node: Node) -> Node:

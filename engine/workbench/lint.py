@@ -11,6 +11,9 @@ it is about. Being unable to run at all (no KB folder) is a LintError. Static ch
     CL302 needs-underived-fact  it reads a derived value that no rule able to fire asserts
     CL304 needs-draft-rule      with approved rules only, it can never fire
     CL401 review-overdue        CL402 review-dates (missing, in the future, or out of order)
+    CL601 safety-section-modified  a profile's safety section differs from the approved one shipped with
+                                   clonus (an error unless the change is accepted)
+    CL701 precedence            what each recommendation suppresses and outranks (info)
 
 and from the search over the boundary space (search.py): CL501 conflict, CL502 gap, CL503 unsafe-answer,
 CL303 rule-never-fires.
@@ -25,11 +28,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from clonus.engine.errors import KbError, LintError, Problem, clip
+from clonus.engine.errors import KbError, LintError, Problem, clip, shown
 from clonus.engine.knowledge.boundaries import all_hold, contradiction
 from clonus.engine.knowledge.conditions import All, Any_, Atom, Node, atoms, to_dnf
 from clonus.engine.knowledge.load import default_kb_dir, load_kb
 from clonus.engine.knowledge.load.files import is_file
+from clonus.engine.knowledge.load.invariants import safety_changes
 from clonus.engine.knowledge.model import Kb, Rule
 from clonus.engine.workbench.search import Hit, SearchStats, search
 
@@ -59,6 +63,8 @@ CHECKS = {c.code: c for c in (
     Check("CL501", "conflict", "error"),
     Check("CL502", "gap", "error"),
     Check("CL503", "unsafe-answer", "error"),
+    Check("CL601", "safety-section-modified", "error"),
+    Check("CL701", "precedence", "info"),
 )}
 
 
@@ -101,31 +107,65 @@ def finding(code: str, file: str, line: int, rule: str | None, message: str, sev
     return Finding(code, severity or CHECKS[code].severity, file, line, rule, message, witness)
 
 
-def lint(root: Path | str | None = None, today: date | None = None, engine: str | None = None) -> LintReport:
-    """Every finding about the KB in `root` (the shipped KB when None); the search runs on `engine`."""
+def lint(root: Path | str | None = None, today: date | None = None, engine: str | None = None,
+         profile: str | None = None, accept_safety_changes: bool = False) -> LintReport:
+    """Every finding about the KB in `root` (the shipped KB when None), under `profile` or under each of
+    its profiles (their parameters change what fires); the search runs on `engine`. A safety section that
+    differs from the approved one is an error unless `accept_safety_changes`."""
     root = Path(root) if root is not None else default_kb_dir()
     if not is_file(root / "kb.yaml"):
         raise LintError(f"{clip(str(root))}: not a clonus KB folder (it has no kb.yaml)")
     try:
-        kb = load_kb(root)
+        kb = load_kb(root, profile)
+        bound = [kb] + [load_kb(root, name) for name in kb.profiles if profile is None and name != kb.profile.name]
     except KbError as exc:
         return LintReport(str(root), None, tuple(_load_finding(p) for p in exc.problems))
-    findings = static_findings(kb, today or date.today())
+    findings = static_findings(kb, today or date.today()) + _precedence(kb)
     searches = []
-    configurations = [("approved rules", False)]
-    if any(r.status != "approved" for r in kb.rules):
-        configurations.append(("all rules (--include-draft)", True))
-    seen: set[tuple] = set()  # a finding of the approved rules is not repeated for all rules
-    try:
-        for label, include_draft in configurations:
-            hits, stats = search(kb, include_draft, engine)
-            new = [hit for hit in hits if (hit.kind, hit.rule and hit.rule.id, hit.message) not in seen]
-            seen.update((hit.kind, hit.rule and hit.rule.id, hit.message) for hit in hits)
-            findings.extend(_hit_finding(kb, hit, include_draft) for hit in new)
-            searches.append((label, stats))
-    except KbError as exc:  # the compiler refuses KBs past durable_rules' limits
-        findings.extend(_load_finding(p) for p in exc.problems)
+    seen: set[tuple] = set()  # a finding of the approved rules (or of one profile) is not repeated
+    for each in bound:
+        findings.extend(_safety(each, accept_safety_changes))
+        if each is not kb:
+            findings.extend(f for f in static_findings(each, today or date.today()) if f.code in ("CL301", "CL305"))
+        configurations = [("approved rules", False)]
+        if any(r.status != "approved" for r in each.rules):
+            configurations.append(("all rules (--include-draft)", True))
+        try:
+            for label, include_draft in configurations:
+                hits, stats = search(each, include_draft, engine)
+                new = [hit for hit in hits if (hit.kind, hit.rule and hit.rule.id, hit.message) not in seen]
+                seen.update((hit.kind, hit.rule and hit.rule.id, hit.message) for hit in hits)
+                findings.extend(_hit_finding(each, hit, include_draft) for hit in new)
+                searches.append((f"{label}, profile {each.profile.name}" if len(bound) > 1 or profile else label,
+                                 stats))
+        except KbError as exc:  # the compiler refuses KBs past durable_rules' limits
+            findings.extend(_load_finding(p) for p in exc.problems)
     return LintReport(str(root), kb, tuple(_ordered(findings)), tuple(searches))
+
+
+def _safety(kb: Kb, accepted: bool) -> list[Finding]:
+    """CL601 when the profile's safety section is not the approved one shipped with clonus."""
+    changes = safety_changes(kb, default_kb_dir())
+    if not changes:
+        return []
+    how = ("accepted with --accept-safety-changes" if accepted else
+           "review it, then pass --accept-safety-changes (every answer from this KB says so at the top)")
+    return [finding("CL601", _kb_file(kb, "invariants.yaml"), 1, None,
+                    f"profile {kb.profile.name}: the safety section differs from the approved one shipped "
+                    f"with clonus: {'; '.join(changes)}; {how}", severity="info" if accepted else None)]
+
+
+def _precedence(kb: Kb) -> list[Finding]:
+    """CL701, one per code that suppresses or outranks others: what the answer drops or puts after it."""
+    out = []
+    for code in kb.codes:
+        drops, after = kb.precedence.suppresses.get(code, ()), kb.precedence.outranks.get(code, ())
+        if drops or after:
+            said = [f"suppresses {', '.join(drops)}"] if drops else []
+            said += [f"comes before {', '.join(after)}"] if after else []
+            out.append(finding("CL701", _kb_file(kb), kb.precedence.lines.get(code, 1), None,
+                               f"{code} {' and '.join(said)}"))
+    return out
 
 
 def _ordered(findings: list[Finding]) -> list[Finding]:
@@ -149,9 +189,9 @@ def _load_finding(problem: Problem) -> Finding:
     return finding(code, problem.file, problem.line, problem.rule, field_part + problem.message)
 
 
-def _kb_file(kb: Kb) -> str:
-    rel = os.path.relpath(Path(kb.root) / "kb.yaml")
-    return rel if not rel.startswith("..") else str(Path(kb.root) / "kb.yaml")
+def _kb_file(kb: Kb, name: str = "kb.yaml") -> str:
+    rel = os.path.relpath(Path(kb.root) / name)
+    return rel if not rel.startswith("..") else str(Path(kb.root) / name)
 
 
 def _hit_finding(kb: Kb, hit: Hit, include_draft: bool) -> Finding:
@@ -176,22 +216,23 @@ def _unused(kb: Kb) -> Iterable[Finding]:
         if fact.name in read or fact.name in asserted:
             continue
         if fact.origin == "input":
-            yield finding("CL201", fact.file, fact.line, None, f"input fact {fact.name!r} is read by no rule; it "
+            yield finding("CL201", fact.file, fact.line, None, f"input fact {shown(fact.name)} is read by no rule; it "
                           "is only part of the case format", severity="info")
         else:
-            yield finding("CL201", fact.file, fact.line, None, f"derived fact {fact.name!r} is neither asserted "
+            yield finding("CL201", fact.file, fact.line, None, f"derived fact {shown(fact.name)} is neither asserted "
                           "nor read by any rule; remove it")
     for name in sorted(asserted - read, key=list(kb.facts).index):
         fact = kb.facts[name]
-        yield finding("CL204", fact.file, fact.line, None, f"derived fact {name!r} is asserted but no rule reads it")
+        yield finding("CL204", fact.file, fact.line, None,
+                      f"derived fact {shown(name)} is asserted but no rule reads it")
     recommended = {rec.code for r in kb.rules for rec in r.recommends}
     for code in kb.codes.values():
         if code.code not in recommended:
-            yield finding("CL202", code.file, code.line, None, f"code {code.code!r} is recommended by no rule")
+            yield finding("CL202", code.file, code.line, None, f"code {shown(code.code)} is recommended by no rule")
     cited = {s for r in kb.rules for s in r.sources}
     for source in kb.sources.values():
         if source.id not in cited:
-            yield finding("CL203", source.file, source.line, None, f"source {source.id!r} is cited by no rule")
+            yield finding("CL203", source.file, source.line, None, f"source {shown(source.id)} is cited by no rule")
 
 
 def _never_true(kb: Kb) -> Iterable[Finding]:

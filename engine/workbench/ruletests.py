@@ -9,6 +9,7 @@ no rule asserted is false, as the engine reads it. Tests run with every rule, wh
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from clonus.engine.decide.result import Result, TraceEntry
 from clonus.engine.errors import CaseError, ClonusError
 from clonus.engine.intake.case import Case, parse_case
 from clonus.engine.knowledge.conditions import atoms
+from clonus.engine.knowledge.load import load_kb
 from clonus.engine.knowledge.model import Kb, Rule, RuleTest
 from clonus.engine.knowledge.truth import truth
 
@@ -43,6 +45,8 @@ class CaseOutcome:
     codes: tuple[str, ...] = ()
     trace: tuple[TraceEntry, ...] = ()
     error: str | None = None
+    unfired: tuple[str, ...] = ()   # rules the test says must fire that did not
+    not_first: str | None = None    # the code that came first instead of the test's `first`
 
     @property
     def id(self) -> str:
@@ -124,8 +128,14 @@ def run_case(advisor: Advisor, test: RuleTest) -> tuple[CaseOutcome, Case | None
     codes = result.codes()
     missing = tuple(c for c in test.expect if c not in codes)
     unexpected = tuple(c for c in test.forbid if c in codes)
-    status = "failed" if missing or unexpected else "passed"
-    return _settle(test, CaseOutcome(test, status, missing, unexpected, codes, result.trace)), case, result
+    fired = {entry.rule for entry in result.trace}
+    unfired = tuple(r for r in test.fires if r not in fired)
+    lead = codes[0] if codes else "(no recommendation)"
+    not_first = lead if test.first is not None and lead != test.first else None
+    status = "failed" if missing or unexpected or unfired or not_first else "passed"
+    outcome = CaseOutcome(test, status, missing, unexpected, codes, result.trace, unfired=unfired,
+                          not_first=not_first)
+    return _settle(test, outcome), case, result
 
 
 def _settle(test: RuleTest, outcome: CaseOutcome) -> CaseOutcome:
@@ -133,30 +143,41 @@ def _settle(test: RuleTest, outcome: CaseOutcome) -> CaseOutcome:
     if not test.todo:
         return outcome
     status = "fixed" if outcome.status == "passed" else "todo"
-    return CaseOutcome(outcome.test, status, outcome.missing, outcome.unexpected, outcome.codes,
-                       outcome.trace, outcome.error)
+    return dataclasses.replace(outcome, status=status)
 
 
 def run_tests(kb: Kb, tests: Iterable[RuleTest] | None = None, engine: str | None = None) -> TestRun:
-    """Run every rule test of the KB (or the given ones) with one Advisor running every rule."""
-    outcomes = []
-    seen: list[tuple[Case, Result]] = []
-    with Advisor(kb, include_draft=True, engine=engine) as advisor:
-        for test in kb.tests if tests is None else tests:
-            outcome, case, result = run_case(advisor, test)
-            outcomes.append(outcome)
-            if case is not None and result is not None:
-                seen.append((case, result))
-    return TestRun(tuple(outcomes), coverage(kb, seen))
+    """Run every rule test of the KB (or the given ones), each under its profile, with one Advisor per
+    profile running every rule."""
+    chosen = list(kb.tests if tests is None else tests)
+    outcomes: dict[int, CaseOutcome] = {}
+    seen: list[tuple[Kb, Case, Result]] = []
+    for profile in dict.fromkeys(t.profile or kb.profile.name for t in chosen):
+        bound = kb if profile == kb.profile.name else load_kb(kb.root, profile)
+        with Advisor(bound, include_draft=True, engine=engine) as advisor:
+            for i, test in enumerate(chosen):
+                if (test.profile or kb.profile.name) != profile:
+                    continue
+                outcome, case, result = run_case(advisor, test)
+                outcomes[i] = outcome
+                if case is not None and result is not None:
+                    seen.append((bound, case, result))
+    return TestRun(tuple(outcomes[i] for i in range(len(chosen))), coverage(kb, seen))
 
 
-def coverage(kb: Kb, runs: list[tuple[Case, Result]]) -> Coverage:
+def coverage(kb: Kb, runs: list[tuple[Kb, Case, Result]]) -> Coverage:
+    """Per rule of `kb`: the runs that fired it; per condition, the runs that saw it true and false. A run
+    under another profile reads the same rule bound to its profile (conditions matched by position)."""
     rules = []
     for rule in kb.rules:
-        fired = sum(1 for _, result in runs if any(t.rule == rule.id for t in result.trace))
+        fired = sum(1 for _, _, result in runs if any(t.rule == rule.id for t in result.trace))
         conditions = []
-        for atom in dict.fromkeys(atoms(rule.when)):
-            truths = [truth(kb, atom, case.facts, result.derived) for case, result in runs]
+        own = list(dict.fromkeys(atoms(rule.when)))
+        for index, atom in enumerate(own):
+            truths = []
+            for bound, case, result in runs:
+                theirs = list(dict.fromkeys(atoms(bound.rule(rule.id).when)))
+                truths.append(truth(bound, theirs[index], case.facts, result.derived))
             conditions.append(ConditionCoverage(str(atom), rule.condition_lines.get(str(atom), rule.line),
                                                 truths.count(True), truths.count(False), truths.count(None)))
         rules.append(RuleCoverage(rule, fired, tuple(conditions)))

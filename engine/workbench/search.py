@@ -23,8 +23,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from clonus.engine.decide.advisor import Advisor
-from clonus.engine.errors import EngineError, SafetyError
-from clonus.engine.intake.case import Case
+from clonus.engine.decide.backend import Backend
+from clonus.engine.decide.precedence import suppressed
+from clonus.engine.errors import CaseError, EngineError, SafetyError
+from clonus.engine.intake.case import Case, parse_case
 from clonus.engine.knowledge.boundaries import contradiction
 from clonus.engine.knowledge.conditions import Atom, Value, holds
 from clonus.engine.knowledge.model import DOSE_PLAN_FACT_KEYS, Kb, Rule
@@ -68,7 +70,7 @@ def gap_population(kb: Kb) -> tuple[Atom, ...] | None:
 class _Runner:
     """Evaluates assignments of input facts with one Advisor (rebuilt only if the engine fails)."""
 
-    def __init__(self, kb: Kb, include_draft: bool, engine: str | None):
+    def __init__(self, kb: Kb, include_draft: bool, engine: str | Backend | None):
         self.kb, self.include_draft, self.engine = kb, include_draft, engine
         self.advisor = Advisor(kb, include_draft, engine)
         self.rules = {r.id: r for r in self.advisor.plan.rules}
@@ -93,7 +95,8 @@ class _Runner:
             self.advisor = Advisor(self.kb, self.include_draft, self.engine)
             return Outcome((), frozenset(), {}, f"the engine failed: {exc}")
         fired = tuple(dict.fromkeys(f.rule for f in evaluation.firings))
-        codes = frozenset(rec.code for rid in fired for rec in self.rules[rid].recommends)
+        made = {rec.code for rid in fired for rec in self.rules[rid].recommends}
+        codes = frozenset(made - set(suppressed(self.kb, made)))  # as the answer holds them
         categories = {self.kb.codes[c].category for c in codes}
         error = None
         planned = any(self.rules[rid].dose_plan for rid in fired)
@@ -110,7 +113,8 @@ def _pairs(kb: Kb, codes: frozenset[str]) -> list[tuple[str, str]]:
     return [(a, b) for a, b in kb.exclusions if a in codes and b in codes]
 
 
-def search(kb: Kb, include_draft: bool = False, engine: str | None = None) -> tuple[list[Hit], SearchStats]:
+def search(kb: Kb, include_draft: bool = False, engine: str | Backend | None = None
+           ) -> tuple[list[Hit], SearchStats]:
     """Run every question over one configuration of the KB (approved rules, or all with drafts)."""
     started = time.perf_counter()
     runner = _Runner(kb, include_draft, engine)
@@ -134,9 +138,12 @@ def _questions(kb: Kb, explorer: Explorer) -> tuple[list[Question], int]:
     def makers(code: str) -> list[str]:
         return [r.id for r in explorer.rules if any(rec.code == code for rec in r.recommends)]
 
-    pairs = [(a, b, r1, r2) for a, b in kb.exclusions for r1 in makers(a) for r2 in makers(b)]
+    resolved = {frozenset((a, b)) for a, victims in kb.precedence.suppresses.items() for b in victims}
+    pairs = [(a, b, r1, r2) for a, b in kb.exclusions for r1 in makers(a) for r2 in makers(b)
+             if frozenset((a, b)) not in resolved]  # one suppresses the other: never together in an answer
+    expand = _Expansion(kb, explorer.rules)
     questions = [Question(f"{a} with {b}", frozenset({r1, r2}), frozenset({a, b})) for a, b, r1, r2 in pairs
-                 if not _never_together(kb, explorer.by_id[r1], explorer.by_id[r2])]
+                 if not _never_together(kb, expand, explorer.by_id[r1], explorer.by_id[r2])]
     proved = len(pairs) - len(questions)
     population = gap_population(kb)
     if population is not None:
@@ -146,17 +153,110 @@ def _questions(kb: Kb, explorer: Explorer) -> tuple[list[Question], int]:
     return questions, proved
 
 
-def _never_together(kb: Kb, one: Rule, other: Rule) -> bool:
-    """The two rules' own conditions contradict each other in every pair of alternatives, so no case
-    fires both (a proof, not a search: `lacks ciprofloxacin` against `has ciprofloxacin`)."""
-    return all(contradiction(kb, a + b) is not None for a in one.alternatives for b in other.alternatives)
+def _never_together(kb: Kb, expand: _Expansion, one: Rule, other: Rule) -> bool:
+    """The two rules' conditions, with every derived fact they need replaced by what its producers need,
+    contradict each other in every pair of alternatives, so no case fires both (a proof, not a search:
+    `age >= 18` behind adult_on_oral_baclofen against `age < 18`)."""
+    if _asserts_against(one, other, expand.rules) or _asserts_against(other, one, expand.rules):
+        return True
+    if all(contradiction(kb, a + b) is not None for a in one.alternatives for b in other.alternatives):
+        return True  # as written: `tizanidine_contraindicated` against `not tizanidine_contraindicated`
+    mine, theirs = expand.rule(one), expand.rule(other)
+    if mine is None or theirs is None:
+        return False
+    return all(contradiction(kb, a + b) is not None for a in mine for b in theirs)
+
+
+def _asserts_against(asserting: Rule, reading: Rule, rules: tuple[Rule, ...] = ()) -> bool:
+    """`asserting` (or a rule it cannot fire without) sets a derived fact to a value every alternative of
+    `reading` needs it not to have: a derived fact holds one value for a case, so both never fire
+    together (hold.intolerable asserts escalation_blocked; the increase needs it false)."""
+    return any(all(any(a.fact == fact and holds(a, value, True) is not True for a in alt)
+                   for alt in reading.alternatives)
+               for fact, value in _implied(asserting, rules, 0))
+
+
+def _implied(rule: Rule, rules: tuple[Rule, ...], depth: int) -> set[tuple[str, Value]]:
+    """The derived values surely asserted whenever `rule` fires: its own, and for every alternative, those
+    every producer of a derived fact the alternative needs asserts too."""
+    out = set(rule.asserts)
+    if depth > 4 or not rules:
+        return out
+    common: set[tuple[str, Value]] | None = None
+    for alt in rule.alternatives:
+        here: set[tuple[str, Value]] = set()
+        for atom in alt:
+            if atom.op == "==" and atom.value is False:
+                continue
+            producers = [p for p in rules if any(f == atom.fact and holds(atom, v, True) is True for f, v in p.asserts)]
+            if producers:
+                sets = [_implied(p, rules, depth + 1) for p in producers]
+                here |= set.intersection(*sets)
+        common = here if common is None else common & here
+    return out | (common or set())
+
+
+class _Expansion:
+    """A rule's alternatives written in input facts only: a derived fact it needs (`adult_on_oral_baclofen`,
+    `dose_band == below_max`) is replaced by the alternatives of the rules that assert that value; a
+    derived fact it needs to be false is dropped (weaker, so a contradiction found is still one). None when
+    the expansion grows past MAX (no proof then, the search decides)."""
+
+    MAX = 256
+
+    def __init__(self, kb: Kb, rules: tuple[Rule, ...]):
+        self.kb, self.rules = kb, rules
+        self.memo: dict[str, list[tuple[Atom, ...]] | None] = {}
+
+    def rule(self, rule: Rule, depth: int = 0) -> list[tuple[Atom, ...]] | None:
+        if rule.id in self.memo:
+            return self.memo[rule.id]
+        out: list[tuple[Atom, ...]] | None = []
+        for alternative in rule.alternatives:
+            expanded = self._alternative(alternative, depth)
+            if expanded is None or out is None or len(out) + len(expanded) > self.MAX:
+                out = None
+                break
+            out.extend(expanded)
+        self.memo[rule.id] = out
+        return out
+
+    def _alternative(self, alternative: tuple[Atom, ...], depth: int) -> list[tuple[Atom, ...]] | None:
+        result: list[tuple[Atom, ...]] = [()]
+        for atom in alternative:
+            fact = self.kb.facts[atom.fact]
+            if fact.origin != "derived":
+                result = [r + (atom,) for r in result]
+                continue
+            if atom.op == "==" and atom.value is False or depth > 8:
+                continue  # needs the fact unasserted: dropped
+            options: list[tuple[Atom, ...]] = []
+            for producer in self.rules:
+                if any(f == atom.fact and holds(atom, v, True) is True for f, v in producer.asserts):
+                    sub = self.rule(producer, depth + 1)
+                    if sub is None:
+                        return None
+                    options.extend(sub)
+            result = [r + o for r in result for o in options]
+            if len(result) > self.MAX:
+                return None
+        return result
 
 
 def _reach_every_rule(explorer: Explorer) -> int:
-    """Ask, for each rule no case has fired yet, whether any case fires it."""
+    """Ask, for each rule no case has fired yet, whether any case fires it. The KB's own rule test cases
+    are tried first: a rule one of them fires needs no search."""
+    for test in explorer.kb.tests:
+        if test.profile in (None, explorer.kb.profile.name):
+            try:
+                case = parse_case(explorer.kb, test.case)
+            except CaseError:
+                continue  # `clonus test` reports it
+            explorer.evaluate(dict(case.facts))
+    fired = {rid for _, o in explorer.outcomes.values() for rid in o.fired}
     asked = 0
     for rule in explorer.rules:
-        if any(rule.id in o.fired for _, o in explorer.outcomes.values()):
+        if rule.id in fired:
             continue
         asked += 1
         explorer.explore(Question(f"reach {rule.id}", frozenset({rule.id}), frozenset(), until=_fires(rule.id)))
@@ -210,8 +310,8 @@ def _hits(kb: Kb, explorer: Explorer, runner: _Runner) -> list[Hit]:
     for assignment, outcome in explorer.outcomes.values():
         for a, b in _pairs(kb, outcome.codes):
             rule = _maker(explorer, outcome, b)
-            hit = Hit("conflict", rule, f"{a} and {b} appear together (kb.yaml declares them exclusive); "
-                      f"made by {_maker(explorer, outcome, a).id} and {rule.id}", None, 0)
+            hit = Hit("conflict", rule, f"{a} and {b} appear together (the safety section, invariants.yaml, "
+                      f"declares them exclusive); made by {_maker(explorer, outcome, a).id} and {rule.id}", None, 0)
             groups.setdefault(("conflict", a, b), []).append((assignment, outcome, _made(a, b), hit))
         if outcome.error:
             shape = _shape(outcome.error)

@@ -21,7 +21,15 @@ import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from clonus.engine.knowledge.boundaries import Dimension, Point, atoms_by_fact, dimensions, signature
+from clonus.engine.knowledge.boundaries import (
+    Dimension,
+    Point,
+    all_hold,
+    atoms_by_fact,
+    contradiction,
+    dimensions,
+    signature,
+)
 from clonus.engine.knowledge.conditions import Atom, Value, holds
 from clonus.engine.knowledge.model import Kb, Rule
 
@@ -71,6 +79,7 @@ class Explorer:
         self.dims = dimensions(self.kb, self.all_atoms)
         self.base: dict[str, Value] = {f: v for d in self.dims for f, v in d.points[0]}
         self.by_id = {r.id: r for r in self.rules}
+        self.dims_by_name = {d.name: d for d in self.dims}
 
     @property
     def full_size(self) -> int:
@@ -127,12 +136,75 @@ class Explorer:
         return inputs
 
     def explore(self, question: Question) -> None:
+        """Run one question; one that stops at its first hit is already answered by any case seen."""
+        if question.until is not None and any(question.until(o) for _, o in self.outcomes.values()):
+            return
         targets = [r for r in self.rules if r.id in question.targets]
         if targets:
             try:
+                if question.until is not None:
+                    self._seeded(targets, question.until)
                 _Run(self, question, self.closure(targets), {r.id for r in targets}).go()
             except _Found:
                 pass
+
+    # -- seeds for a search that stops at its first hit
+    SEEDS = 64      # cases tried before the exhaustive exploration
+    BRANCHES = 4    # producers followed per derived condition
+
+    def _seeded(self, targets: list[Rule], until: Callable[[Outcome], bool]) -> None:
+        """Try first the cases that the targets' conditions point to, chained back through the rules that
+        derive what they need (escalating <- the increase <- below the maximum <- the daily dose): a rule
+        deep in the chain is reached in a few cases where the exhaustive order could take a million.
+        Only the order changes; the engine still decides what fires, and the exploration follows."""
+        for atoms in itertools.islice(self._wanted_together(targets), self.SEEDS):
+            assignment = self._satisfying(atoms)
+            if assignment is not None:
+                self.evaluate(assignment, until)
+
+    def _wanted_together(self, targets: list[Rule]) -> Iterator[tuple[Atom, ...]]:
+        for combo in itertools.product(*(itertools.islice(self._wanted(r, 0, frozenset()), self.SEEDS)
+                                         for r in targets)):
+            atoms = tuple(a for part in combo for a in part)
+            if contradiction(self.kb, atoms) is None:
+                yield atoms
+
+    def _wanted(self, rule: Rule, depth: int, seen: frozenset[str]) -> Iterator[tuple[Atom, ...]]:
+        """Input conditions under which `rule` can fire: per alternative, its input conditions with, for
+        each derived fact it needs, those of a rule that asserts the needed value (a derived fact it needs
+        absent or false is left to its default)."""
+        if depth > 8:
+            return
+        for alt in rule.alternatives:
+            parts: list[list[tuple[Atom, ...]]] = []
+            for atom in alt:
+                if self.kb.facts[atom.fact].origin != "derived":
+                    parts.append([(atom,)])
+                    continue
+                makers = [p for p in self.producers(atom.fact) if p.id not in seen and p.id != rule.id
+                          and any(f == atom.fact and holds(atom, v, True) is True for f, v in p.asserts)]
+                options = [w for p in makers[: self.BRANCHES]
+                           for w in itertools.islice(self._wanted(p, depth + 1, seen | {rule.id}), self.BRANCHES)]
+                if makers and not options:
+                    break  # no producer can fire: this alternative cannot be reached this way
+                parts.append(options or [()])
+            else:
+                for combo in itertools.product(*parts):
+                    atoms = tuple(a for part in combo for a in part)
+                    if contradiction(self.kb, atoms) is None:
+                        yield atoms
+
+    def _satisfying(self, atoms: tuple[Atom, ...]) -> dict[str, Value] | None:
+        """The base case with, in every dimension the atoms constrain, the first point satisfying them."""
+        assignment = dict(self.base)
+        for dim in self.dims:
+            mine = [a for a in atoms if a.fact in dim.facts]
+            if mine:
+                point = next((p for p in dim.points if all_hold(mine, dict(p))), None)
+                if point is None:
+                    return None
+                assignment.update(point)
+        return assignment
 
 
 class _Found(Exception):
@@ -205,7 +277,8 @@ class _Run:
         situations: set[tuple] = set()
         settled: dict[tuple[str, ...], set[tuple]] = {}
         sat_readers = {r.id for d in satellites for r in self._readers(d)}
-        for core_values in self._product(core):
+        hidden_facts = {f for group, _, _ in groups for d in group for f in d.facts}
+        for core_values in self._core_cases(core, start, hidden_facts, settled):
             assignment = {**start, **core_values}
             options = [list(table.get(self._project(assignment, ctx), {}).values()) or [{}]
                        for ctx, table in compressed]
@@ -224,6 +297,35 @@ class _Run:
                     for sat_values in self._product(satellites):
                         self.x.evaluate({**full, **sat_values}, self.q.until)
 
+    def _core_cases(self, core: list[Dimension], start: Mapping[str, Value], hidden_facts: set[str],
+                    settled: dict[tuple[str, ...], set[tuple]]) -> Iterator[dict[str, Value]]:
+        """The core's product, in the same order; in the gap check a branch is cut as soon as the values
+        fixed so far already settle every case below it (a settling rule depends on them alone), which
+        the per-case check would find anyway, case by case, a million times."""
+        if not self.q.settled_by_any:
+            yield from self._product(core)
+            return
+        constant = set(start) - {f for d in core for f in d.facts} - hidden_facts
+        covered: list[frozenset[str]] = []
+        for dim in core:
+            constant |= set(dim.facts)
+            covered.append(frozenset(constant))
+        names = [f for d in core for f in d.facts]
+
+        def below(i: int, current: dict[str, Value]) -> Iterator[dict[str, Value]]:
+            if i == len(core):
+                yield {f: current[f] for f in names}
+                return
+            for point in self.reps[core[i].name]:
+                values = {**current, **dict(point)}
+                get = values.get
+                if any(covered[i].issuperset(facts) and tuple(map(get, facts)) in seen
+                       for facts, seen in settled.items()):
+                    continue
+                yield from below(i + 1, values)
+
+        yield from below(0, dict(start))
+
     def _depends_on(self, rule: Rule) -> tuple[str, ...]:
         """The dimensions whose values decide whether `rule` fires."""
         inputs: set[str] = set()
@@ -238,14 +340,13 @@ class _Run:
                   any(rec.code in self.q.codes for rec in self.x.by_id[rid].recommends)]
         if makers:
             names = min((self._depends_on(r) for r in makers), key=len)
-            settled.setdefault(names, set()).add(self._values(full, names))
+            facts = tuple(f for name in names for f in self.x.dims_by_name[name].facts)
+            settled.setdefault(facts, set()).add(tuple(map(full.get, facts)))
 
     def _settled(self, full: Mapping[str, Value], settled: dict) -> bool:
-        return any(self._values(full, names) in seen for names, seen in settled.items())
-
-    def _values(self, full: Mapping[str, Value], names: tuple[str, ...]) -> tuple:
-        dims = {d.name: d for d in self.x.dims}
-        return tuple(full.get(f) for name in names for f in dims[name].facts)
+        """Checked for every case of the core's product (a million and more): kept to tuple lookups."""
+        get = full.get
+        return any(tuple(map(get, facts)) in seen for facts, seen in settled.items())
 
     def _product(self, dims: list[Dimension]) -> Iterator[dict[str, Value]]:
         for combo in itertools.product(*(self.reps[d.name] for d in dims)):

@@ -16,7 +16,11 @@ Guards, each pinned by a test in tests/test_runtime_guards.py:
   rescue sentinel, so that an action runs) and deleted: no case ever closes the engine (closing is the
   last resort when even that fails);
 - exceptions in actions (durable would swallow them into state['exception']) are raised as EngineError;
-- no engine negation: `false` for boolean derived facts is asserted between strata (see decide/evaluation.py).
+- no engine negation: `false` for boolean derived facts is asserted between strata (see decide/evaluation.py);
+- the agenda order is durable's own and not breadth-first (in example 02 a rule on input facts and one
+  derived fact fires after rules two derivations further on), so the Advisor reads firings in the
+  canonical order of decide/order.py, which CLIPS gives too; check-engines found no other difference
+  over the examples, the rule tests, the lint search's cases and 300,000 generated cases.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 Besides the drawing attributes, every node keeps `kind` (and category, severity, status, sources where
 they apply) and every edge `relation` and `condition`, so the DOT file is data as well as a picture. The
-SVG element id of a node is `id` (see svg_ids), which the HTML view uses to find a clicked node.
+SVG element id of a node is `id` (see svg_ids), which the HTML view uses to find a clicked node, and of an
+edge `e_<n>` (edge_ids), by which the case explorer lights a case's path.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from clonus.engine.graph.style import (
     DIM_INK,
     DIM_LINE,
     FONT,
+    FRAME_PX,
     INK,
     ON,
     SEVERITY_MARK,
@@ -27,15 +29,24 @@ from clonus.engine.graph.style import (
     is_on,
     legend_rows,
     tag,
+    text_pt,
     title,
     wrap,
 )
 
 LEGEND_ID = "clonus_legend"
+SUMMARY_WIDTH = 44
+NOTE_WRAP = 48  # characters a line of a slide's side note holds
+_EM = 0.48  # the width of an average character of Helvetica, in font sizes (to lay out a slide's title)
+EDGE_WRAP = {"rules": 26, "flow": 30, "overview": 40}  # characters a line of an edge label holds
 _LAYOUT = {
     "rules": {"rankdir": "LR", "ranksep": "1.1", "nodesep": "0.14"},
     "flow": {"rankdir": "TB", "ranksep": "0.42", "nodesep": "0.28"},
+    "overview": {"rankdir": "TB", "ranksep": "0.15", "nodesep": "0.1"},
 }
+# A slide is laid out to fit FRAME_PX at one point a pixel: `compress` packs it into that size, and a
+# drawing that still does not fit comes out scaled down (deck.py then splits the page: never shrunk).
+SLIDE_LAYOUT = {"size": f"{FRAME_PX[0] / 72:.3f},{FRAME_PX[1] / 72:.3f}", "ratio": "compress", "pad": "0.1"}
 
 
 class Html(str):
@@ -58,102 +69,142 @@ def svg_ids(g) -> dict[str, str]:
     return ids
 
 
+def edge_ids(g) -> dict[tuple[str, str], str]:
+    """A stable element id for every edge (`e_<n>`, in the graph's edge order): the HTML page lights a
+    case's path by them."""
+    return {(u, v): f"e_{i}" for i, (u, v) in enumerate(g.edges)}
+
+
 def to_dot(g) -> str:
     """The graph as DOT text; the same graph gives the same bytes."""
     view = g.graph["view"]
     colours = category_colours(g.graph["categories"])
     ids = svg_ids(g)
-    graph = {**_LAYOUT[view], "fontname": FONT, "fontsize": "16", "labelloc": "t", "labeljust": "l",
+    pt = text_pt(g)
+    graph = {**_LAYOUT[view], "fontname": FONT, "fontsize": pt["title"], "labelloc": "t", "labeljust": "l",
              "label": title(g), "pad": "0.3", "bgcolor": "white", "outputorder": "edgesfirst"}
+    if g.graph.get("slide"):  # the legend goes in the title: one row above the drawing, not a node in it
+        graph.update(SLIDE_LAYOUT, label=_slide_title(g, pt))
     out = [f"digraph {_q('clonus_' + view)} {{",
            f"  graph [{_attrs(graph.items())}];",
-           f'  node [fontname="{FONT}", fontsize="10", color="{INK}", fontcolor="{INK}", margin="0.08,0.04"];',
-           f'  edge [fontname="{FONT}", fontsize="8", color="#555555", fontcolor="#333333", arrowsize="0.7"];']
+           f'  node [fontname="{FONT}", fontsize="{pt["node"]}", color="{INK}", fontcolor="{INK}", '
+           'margin="0.08,0.04"];',
+           f'  edge [fontname="{FONT}", fontsize="{pt["edge"]}", color="#555555", fontcolor="#333333", '
+           'arrowsize="0.7"];']
+    slide = bool(g.graph.get("slide"))
     for node, data in g.nodes(data=True):
-        style = _NODE_STYLES[data["kind"]](data, colours)
+        style = _NODE_STYLES[data["kind"]](data if not slide else {**data, "note": ""}, colours, pt)
         if is_on(data):
             style.update(penwidth="3", color=ON)
         out.append(f"  {_q(node)} [{_attrs([*style.items(), ('id', ids[node]), *_data(data)])}];")
+        if slide and data.get("note"):
+            out.extend(_side_note(node, ids[node], data, pt))
+    edges = edge_ids(g)
     for u, v, data in g.edges(data=True):
-        style = _edge_style(view, data, g.nodes[u]["label"])
+        style = _edge_style(view, data, g.nodes[u]["label"], pt)
         meta = [("relation", data["relation"])] + ([("condition", data["condition"])] if data.get("condition") else [])
-        out.append(f"  {_q(u)} -> {_q(v)} [{_attrs([*style.items(), *meta])}];")
-    out.append(f"  {_q(LEGEND_ID)} [{_attrs([('shape', 'plain'), ('id', LEGEND_ID), ('label', _legend(g))])}];")
+        out.append(f"  {_q(u)} -> {_q(v)} [{_attrs([*style.items(), ('id', edges[u, v]), *meta])}];")
+    if not g.graph.get("slide"):
+        out.append(f"  {_q(LEGEND_ID)} [{_attrs([('shape', 'plain'), ('id', LEGEND_ID), ('label', _legend(g, pt))])}];")
     out.append("}")
     return "\n".join(out) + "\n"
 
 
 # -- nodes ----------------------------------------------------------------------------------------------
 
-def _fact(data: dict, colours: dict) -> dict[str, Any]:
+def _fact(data: dict, colours: dict, pt: dict[str, int]) -> dict[str, Any]:
     lines = [html.escape(data["label"])]
     if data.get("value") is not None:
-        lines.append(f'<FONT POINT-SIZE="9"><B>= {html.escape(str(data["value"]))}</B></FONT>')
+        lines.append(f'<FONT POINT-SIZE="{pt["value"]}"><B>= {html.escape(str(data["value"]))}</B></FONT>')
     style = {"shape": "ellipse", "style": "filled", "fillcolor": "white", "label": Html("<BR/>".join(lines))}
     if data["kind"] == "derived":
         style.update(peripheries="2", fillcolor=DERIVED_FILL)
     return _dimmed(style, data)
 
 
-def _rule(data: dict, colours: dict) -> dict[str, Any]:
+def _rule(data: dict, colours: dict, pt: dict[str, int]) -> dict[str, Any]:
     title_lines = "<BR/>".join(html.escape(t) for t in wrap(data["title"], 34))
-    status = "" if data["status"] == "approved" else f'<BR/><FONT POINT-SIZE="8"><I>{data["status"]}</I></FONT>'
-    label = f'<B>{html.escape(data["label"])}</B><BR/><FONT POINT-SIZE="8">{title_lines}</FONT>{status}'
+    small = f'<FONT POINT-SIZE="{pt["detail"]}">'
+    status = "" if data["status"] == "approved" else f'<BR/>{small}<I>{data["status"]}</I></FONT>'
+    label = f'<B>{html.escape(data["label"])}</B><BR/>{small}{title_lines}</FONT>{status}'
     style = {"shape": "box", "style": "rounded,filled" + ("" if data["status"] == "approved" else ",dashed"),
              "fillcolor": "white", "label": Html(label), "tooltip": data["title"]}
     return _dimmed(style, data)
 
 
-def _recommendation(data: dict, colours: dict) -> dict[str, Any]:
+def _recommendation(data: dict, colours: dict, pt: dict[str, int]) -> dict[str, Any]:
     mark = SEVERITY_MARK[data["severity"]]
     label = (f'<B>{html.escape(data["label"])}</B><BR/>'
-             f'<FONT POINT-SIZE="7">{tag(data["category"])}{" " + mark if mark else ""}</FONT>')
+             f'<FONT POINT-SIZE="{pt["tag"]}">{tag(data["category"])}{" " + mark if mark else ""}</FONT>')
     style = {"shape": "box", "style": "filled", "fillcolor": colours[data["category"]],
              "penwidth": SEVERITY_PENWIDTH[data["severity"]], "label": Html(label), "tooltip": data["title"]}
     return _dimmed(style, data)
 
 
-def _start(data: dict, colours: dict) -> dict[str, Any]:
+def _start(data: dict, colours: dict, pt: dict[str, int]) -> dict[str, Any]:
     style = {"shape": "box", "style": "rounded,filled,bold", "fillcolor": "#333333", "fontcolor": "white",
              "label": Html(f"<B>{html.escape(data['label'])}</B>")}
     return style
 
 
-def _state(data: dict, colours: dict) -> dict[str, Any]:
+def _state(data: dict, colours: dict, pt: dict[str, int]) -> dict[str, Any]:
     style = {"shape": "box", "style": "rounded,filled,bold", "fillcolor": STATE_FILL, "penwidth": "1.5",
              "label": Html(f"<B>{html.escape(data['label'])}</B>"), "tooltip": data["text"]}
     return _dimmed(style, data)
 
 
-def _question(data: dict, colours: dict) -> dict[str, Any]:
+def _question(data: dict, colours: dict, pt: dict[str, int]) -> dict[str, Any]:
     label = f"<B>{html.escape(data['label'])}</B>"
     if data.get("note"):
         note = "<BR/>".join(html.escape(t) for t in wrap(data["note"], 30))
-        label += f'<BR/><FONT POINT-SIZE="8">{note}</FONT>'
+        label += f'<BR/><FONT POINT-SIZE="{pt["detail"]}">{note}</FONT>'
     style = {"shape": "diamond", "style": "filled", "fillcolor": "white", "margin": "0.02,0.02",
              "label": Html(label), "tooltip": data["text"]}
     return _dimmed(style, data)
 
 
-def _junction(data: dict, colours: dict) -> dict[str, Any]:
+def _side_note(node: str, node_id: str, data: dict, pt: dict[str, int]) -> list[str]:
+    """A slide's question note (`set by: ...`) as a note beside its diamond, on the same rank and tied to it
+    by a dotted line: inside the diamond it would make the diamond grow in both directions."""
+    note = f"{node}#note"
+    text = "<BR ALIGN=\"LEFT\"/>".join(html.escape(t) for t in wrap(data["note"], NOTE_WRAP)) + '<BR ALIGN="LEFT"/>'
+    ink = DIM_INK if is_dim(data) else INK
+    style = {"shape": "note", "style": "filled", "fillcolor": "white", "color": DIM_LINE if is_dim(data) else INK,
+             "label": Html(f'<FONT POINT-SIZE="{pt["detail"]}" COLOR="{ink}">{text}</FONT>'), "id": f"{node_id}_note"}
+    tie = {"style": "dotted", "arrowhead": "none", "weight": "10", "id": f"{node_id}_note_tie"}
+    return [f"  {_q(note)} [{_attrs(style.items())}];",
+            f"  {{ rank=same; {_q(node)}; {_q(note)}; }}",
+            f"  {_q(node)} -> {_q(note)} [{_attrs(tie.items())}];"]
+
+
+def _junction(data: dict, colours: dict, pt: dict[str, int]) -> dict[str, Any]:
     return _dimmed({"shape": "point", "width": "0.07", "label": ""}, data)
 
 
-def _outcome(data: dict, colours: dict) -> dict[str, Any]:
+def _outcome(data: dict, colours: dict, pt: dict[str, int]) -> dict[str, Any]:
+    """A rule's box: a table of what it recommends (in the overview: each rule's first recommendation,
+    under the section's name when the section is grouped), then the facts it sets."""
     dim = is_dim(data)
     ink = DIM_INK if dim else INK
     rows = []
-    for _code, item_title, category, severity in data["items"]:
+    if data.get("grouped"):
+        rows.append(f'<TR><TD COLSPAN="3" ALIGN="LEFT"><FONT COLOR="{ink}"><B>{html.escape(data["label"])}</B>'
+                    '</FONT></TD></TR>')
+    if data.get("summary"):
+        rows.extend(_summary_rows(data["summary"], colours, pt, ink, dim))
+    for _code, item_title, category, severity in () if data.get("summary") else data["items"]:
         fill = DIM_FILL if dim else colours[category]
         mark = SEVERITY_MARK[severity]
         mark_cell = f'<FONT COLOR="{ink}"><B>{mark}</B></FONT>' if mark else ""
         text = "<BR ALIGN=\"LEFT\"/>".join(html.escape(t) for t in wrap(item_title, 30))
         text = f"<B>{text}</B>" if severity == "critical" else text
-        rows.append(f'<TR><TD BGCOLOR="{fill}" ALIGN="LEFT"><FONT POINT-SIZE="7" COLOR="{ink}">{tag(category)}'
+        rows.append(f'<TR><TD BGCOLOR="{fill}" ALIGN="LEFT"><FONT POINT-SIZE="{pt["tag"]}" COLOR="{ink}">'
+                    f'{tag(category)}'
                     f'</FONT></TD><TD BGCOLOR="{fill}" ALIGN="LEFT" BALIGN="LEFT"><FONT COLOR="{ink}">{text}</FONT>'
                     f'</TD><TD BGCOLOR="{fill}">{mark_cell}</TD></TR>')
     for fact in data["sets"]:
-        rows.append(f'<TR><TD COLSPAN="3" ALIGN="LEFT"><FONT POINT-SIZE="8" COLOR="{ink}"><I>sets: {html.escape(fact)}'
+        rows.append(f'<TR><TD COLSPAN="3" ALIGN="LEFT"><FONT POINT-SIZE="{pt["detail"]}" COLOR="{ink}"><I>sets: '
+                    f'{html.escape(fact)}'
                     f'</I></FONT></TD></TR>')
     border = DIM_LINE if dim else (ON if is_on(data) else INK)
     width = "3" if is_on(data) else "1"
@@ -161,6 +212,33 @@ def _outcome(data: dict, colours: dict) -> dict[str, Any]:
     table = (f'<TABLE BORDER="{width}" CELLBORDER="0" CELLSPACING="0" CELLPADDING="3" COLOR="{border}"'
              f' BGCOLOR="white"{dashed}>{"".join(rows)}</TABLE>')
     return {"shape": "plain", "label": Html(table), "tooltip": data["title"]}
+
+
+def _summary_rows(summary, colours: dict, pt: dict[str, int], ink: str, dim: bool) -> list[str]:
+    """The overview's box: one row per category, its recommendations in a paragraph (`, ` between them,
+    lines filled up to SUMMARY_WIDTH characters), critical ones in bold, each with its severity mark."""
+    by_category: dict[str, list[tuple[str, str]]] = {}
+    for _code, item_title, category, severity in summary:
+        by_category.setdefault(category, []).append((item_title, severity))
+    rows = []
+    for category, items in by_category.items():
+        lines: list[list[str]] = [[]]
+        used = 0
+        for item_title, severity in items:
+            mark = SEVERITY_MARK[severity]
+            words = f"{item_title} {mark}".strip()
+            if lines[-1] and used + 2 + len(words) > SUMMARY_WIDTH:
+                lines.append([])
+                used = 0
+            used += len(words) + (2 if lines[-1] else 0)
+            shown = html.escape(item_title) + (f" <B>{mark}</B>" if mark else "")
+            lines[-1].append(f"<B>{shown}</B>" if severity == "critical" else shown)
+        text = '<BR ALIGN="LEFT"/>'.join(", ".join(line) for line in lines)
+        fill = DIM_FILL if dim else colours[category]
+        rows.append(f'<TR><TD BGCOLOR="{fill}" ALIGN="LEFT" VALIGN="TOP"><FONT POINT-SIZE="{pt["tag"]}" '
+                    f'COLOR="{ink}">{tag(category)}</FONT></TD><TD COLSPAN="2" BGCOLOR="{fill}" ALIGN="LEFT" '
+                    f'BALIGN="LEFT"><FONT COLOR="{ink}">{text}</FONT></TD></TR>')
+    return rows
 
 
 _NODE_STYLES = {"input": _fact, "derived": _fact, "rule": _rule, "recommendation": _recommendation,
@@ -189,11 +267,11 @@ def _data(data: dict) -> list[tuple[str, str]]:
 
 # -- edges ----------------------------------------------------------------------------------------------
 
-def _edge_style(view: str, data: dict, source: str) -> dict[str, Any]:
+def _edge_style(view: str, data: dict, source: str, pt: dict[str, int]) -> dict[str, Any]:
     """Line style by relation; a label that only repeats the fact it comes from (a bare yes) is not drawn."""
     relation = data["relation"]
     shown = data["label"] if data["label"] != source else ""
-    label = "\n".join(wrap(shown, 26 if view == "rules" else 30)) if shown else ""
+    label = "\n".join(wrap(shown, EDGE_WRAP.get(view, 30))) if shown else ""
     style: dict[str, Any] = {"label": label} if label else {}
     if relation == "reads":
         style.update(color="#7a7a7a", fontcolor="#444444")
@@ -206,7 +284,7 @@ def _edge_style(view: str, data: dict, source: str) -> dict[str, Any]:
     elif relation == "if":
         style.update(style="dashed")
     elif relation == "branch":
-        style.update(color=INK, fontcolor=INK, fontsize="9")
+        style.update(color=INK, fontcolor=INK, fontsize=pt["branch"])
     if is_on(data):
         style.update(color=ON, penwidth="2.6", fontcolor=ON)
     elif is_dim(data):
@@ -216,13 +294,50 @@ def _edge_style(view: str, data: dict, source: str) -> dict[str, Any]:
 
 # -- legend ---------------------------------------------------------------------------------------------
 
-def _legend(g) -> Html:
-    rows = _legend_rows(legend_rows(g))
+def _slide_title(g, pt: dict[str, int]) -> Html:
+    """A slide's title: what it was drawn from, and the legend beside it, or under it (in as many rows as
+    it needs) when the two would be wider than the frame."""
+    name = title(g)
+    cells = _slide_legend_cells(legend_rows(g))
+    room = FRAME_PX[0] * 0.95 / (pt["detail"] * _EM)  # characters of legend text a row holds
+    rows: list[list[tuple[str, str]]] = [[]]
+    for cell in cells:
+        if rows[-1] and sum(len(text) for _, text in rows[-1]) + len(cell[1]) > room:
+            rows.append([])
+        rows[-1].append(cell)
+    legend = "".join(f'<TR>{"".join(markup for markup, _ in row)}</TR>' for row in rows)
+    legend = (f'<TD ALIGN="LEFT"><FONT POINT-SIZE="{pt["detail"]}"><TABLE BORDER="1" CELLBORDER="0" '
+              f'CELLSPACING="0" CELLPADDING="2" COLOR="{INK}">{legend}</TABLE></FONT></TD>')
+    head = f'<TD ALIGN="LEFT"><FONT POINT-SIZE="{pt["title"]}">{html.escape(name)}</FONT></TD>'
+    wide = len(name) * pt["title"] * _EM + sum(len(t) for _, t in cells) * pt["detail"] * _EM
+    layout = f"<TR>{head}{legend}</TR>" if len(rows) == 1 and wide <= FRAME_PX[0] * 0.95 else \
+        f"<TR>{head}</TR><TR>{legend}</TR>"
+    return Html(f'<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="2">{layout}</TABLE>')
+
+
+def _legend(g, pt: dict[str, int]) -> Html:
+    rows = _legend_rows(legend_rows(g), pt)
     return Html(f'<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="0" CELLPADDING="3" BGCOLOR="white" COLOR="{INK}">'
                 f'{"".join(rows)}</TABLE>')
 
 
-def _legend_rows(legend: dict) -> list[str]:
+def _slide_legend_cells(legend: dict) -> list[tuple[str, str]]:
+    """A slide's legend, as cells (markup, text): the kinds of node and the marks (every box names its
+    category)."""
+    cells = [("<TD><B>Legend</B></TD>", "Legend")]
+    cells += [(f"<TD><I>{shape}</I>: {html.escape(meaning)}</TD>", f"{shape}: {meaning}")
+              for shape, meaning in legend["short"]]
+    cells.append(("<TD><B>!!</B> critical, <B>!</B> warning</TD>", "!! critical, ! warning"))
+    if legend["case"]:
+        cells.append((f'<TD><FONT COLOR="{ON}"><B>thick, dark</B></FONT>: the case\'s path</TD>',
+                      "thick, dark: the case's path"))
+    if legend["omitted"]:
+        shown = ", ".join(legend["omitted"])
+        cells.append((f"<TD>not shown: {html.escape(shown)}</TD>", f"not shown: {shown}"))
+    return cells
+
+
+def _legend_rows(legend: dict, pt: dict[str, int]) -> list[str]:
     rows = ['<TR><TD COLSPAN="2" ALIGN="LEFT"><B>Legend</B></TD></TR>']
     for shape, meaning in legend["kinds"]:
         rows.append(f'<TR><TD ALIGN="LEFT"><I>{shape}</I></TD><TD ALIGN="LEFT">{html.escape(meaning)}</TD></TR>')
@@ -230,7 +345,7 @@ def _legend_rows(legend: dict) -> list[str]:
         rows.append('<TR><TD COLSPAN="2" ALIGN="LEFT"><B>Recommendation categories</B></TD></TR>')
         for _category, label, colour in legend["categories"]:
             rows.append(f'<TR><TD COLSPAN="2" BGCOLOR="{colour}" ALIGN="LEFT">'
-                        f'<FONT POINT-SIZE="8">{label}</FONT></TD></TR>')
+                        f'<FONT POINT-SIZE="{pt["detail"]}">{label}</FONT></TD></TR>')
         rows.append('<TR><TD ALIGN="LEFT"><B>!! / !</B></TD><TD ALIGN="LEFT">critical / warning</TD></TR>')
     if legend["case"]:
         rows.append(f'<TR><TD ALIGN="LEFT"><FONT COLOR="{ON}"><B>thick, dark</B></FONT></TD>'

@@ -1,8 +1,10 @@
-"""Export a graph: DOT, Mermaid, GraphML, JSON node-link, SVG, PNG and a self-contained HTML page.
+"""Export a graph: DOT, Mermaid, GraphML, JSON node-link, SVG, PNG, PDF and a self-contained HTML page.
 
-SVG and PNG (and the drawing inside the HTML page) are laid out by Graphviz `dot`, run as the
-`graphviz-pure` program that the graphviz-pure wheel installs beside Python: a static build with its
-own fonts, so rendering needs no system package and gives the same bytes on every machine.
+SVG and PNG (and the drawing inside the HTML page and the PDF) are laid out by Graphviz `dot`, run as
+the `graphviz-pure` program that the graphviz-pure wheel installs beside Python: a static build with its
+own fonts, so rendering needs no system package and gives the same bytes on every machine. It draws no
+PDF: pdf.py turns its SVG into vector PDF pages (svglib and ReportLab, pure Python). A slide (the
+overview, a deck page) is a PNG of exactly the frame (slide.py).
 """
 
 from __future__ import annotations
@@ -33,9 +35,9 @@ from clonus.engine.graph.style import (
     title,
 )
 
-FORMATS = ("dot", "mermaid", "graphml", "json", "svg", "png", "html")
+FORMATS = ("dot", "mermaid", "graphml", "json", "svg", "png", "pdf", "html")
 SUFFIXES = {".dot": "dot", ".gv": "dot", ".mmd": "mermaid", ".mermaid": "mermaid", ".graphml": "graphml",
-            ".json": "json", ".svg": "svg", ".png": "png", ".html": "html", ".htm": "html"}
+            ".json": "json", ".svg": "svg", ".png": "png", ".pdf": "pdf", ".html": "html", ".htm": "html"}
 PNG_DPI = 110
 
 
@@ -55,9 +57,17 @@ def export(g, fmt: str) -> bytes:
     if fmt == "json":
         return to_json(g).encode()
     if fmt == "svg":
-        return render(to_dot(g), "svg")
+        return scalable(render(to_dot(g), "svg"))
     if fmt == "png":
+        if g.graph.get("slide"):
+            from clonus.engine.graph.export.slide import framed_png
+
+            return framed_png(render, to_dot(g))
         return render(to_dot(g), "png")
+    if fmt == "pdf":
+        from clonus.engine.graph.export.pdf import to_pdf
+
+        return to_pdf([render(to_dot(g), "svg")], title(g))
     if fmt == "html":
         from clonus.engine.graph.export.html import to_html
 
@@ -80,9 +90,9 @@ def renderer() -> str:
                      "(pip install clonus, or pip install graphviz-pure)")
 
 
-def render(dot: str, fmt: str) -> bytes:
-    """Lay out DOT text with Graphviz dot and draw it as svg or png."""
-    args = [renderer(), "-Kdot", f"-T{fmt}"] + ([f"-Gdpi={PNG_DPI}"] if fmt == "png" else [])
+def render(dot: str, fmt: str, dpi: float | None = PNG_DPI) -> bytes:
+    """Lay out DOT text with Graphviz dot and draw it as svg or png (at `dpi`)."""
+    args = [renderer(), "-Kdot", f"-T{fmt}"] + ([f"-Gdpi={dpi}"] if fmt == "png" and dpi else [])
     try:
         proc = subprocess.run(args, input=dot.encode(), capture_output=True, timeout=RENDER_TIMEOUT_S, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -90,6 +100,13 @@ def render(dot: str, fmt: str) -> bytes:
     if proc.returncode != 0 or not proc.stdout:
         raise RenderError(f"graphviz-pure could not draw the graph: {proc.stderr.decode(errors='replace').strip()}")
     return proc.stdout
+
+
+def scalable(svg: bytes) -> bytes:
+    """The SVG sized by the window it opens in: width and height 100% of it, the drawing fitted by its
+    viewBox (Graphviz writes its size in points, so a browser showed only the top-left corner)."""
+    return re.sub(rb'<svg width="[^"]*" height="[^"]*"', b'<svg width="100%" height="100%" '
+                  b'preserveAspectRatio="xMidYMid meet"', svg, count=1)
 
 
 # -- data formats -----------------------------------------------------------------------------------------
@@ -169,9 +186,10 @@ def _mm_label(data: dict) -> str:
     if kind == "recommendation":
         mark = SEVERITY_MARK[data["severity"]]
         return f"{data['label']}\n{tag(data['category'])}{' ' + mark if mark else ''}"
-    if kind == "outcome":
-        rows = [f"{tag(cat)}: {text}{' ' + SEVERITY_MARK[sev] if SEVERITY_MARK[sev] else ''}"
-                for _code, text, cat, sev in data["items"]]
+    if kind == "outcome":  # the overview's boxes show their summary, a grouped section under its name
+        rows = [data["label"]] if data.get("grouped") else []
+        rows += [f"{tag(cat)}: {text}{' ' + SEVERITY_MARK[sev] if SEVERITY_MARK[sev] else ''}"
+                 for _code, text, cat, sev in data.get("summary") or data["items"]]
         return "\n".join(rows + [f"sets: {fact}" for fact in data["sets"]])
     if kind == "question" and data.get("note"):
         return f"{data['label']}\n{data['note']}"

@@ -1,5 +1,6 @@
 """One self-contained HTML page for a graph: the SVG drawing inline, pan and zoom, and a click on a node
-shows its rule, rationale and sources. No script, style or font is fetched: it works offline.
+shows its rule, rationale and sources; with cases, a case explorer (pick a case: its path lit, its
+decisions and its advice beside the drawing). No script, style or font is fetched: it works offline.
 """
 
 from __future__ import annotations
@@ -7,19 +8,30 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from clonus.engine.graph.export.dot import svg_ids
 from clonus.engine.graph.style import title
 
 
-def to_html(g, svg: str) -> str:
-    """The page: `svg` is the drawing of `g` (from graph_dot.to_dot, rendered), whose node ids are svg_ids(g)."""
-    data = {"nodes": _details(g), "sources": g.graph["sources"], "view": g.graph["view"]}
+def to_html(g, svg: str, cases: Sequence[Mapping[str, Any]] = ()) -> str:
+    """The page: `svg` is the drawing of `g` (from graph_dot.to_dot, rendered), whose node ids are svg_ids(g)
+    and edge ids edge_ids(g). With `cases` it is a case explorer: a list to pick a case from, its path lit
+    and, beside the drawing, its decisions and advice. Each case (engine/explain/explorer.py makes them):
+    name, summary, nodes and edges (the element ids on its path), decisions ([question, value, answer])
+    and advice (text)."""
+    data = {"nodes": _details(g), "sources": g.graph["sources"], "view": g.graph["view"], "cases": list(cases)}
     payload = json.dumps(data, ensure_ascii=True, sort_keys=True, separators=(",", ":")).replace("<", "\\u003c")
-    page = _TEMPLATE.replace("@@TITLE@@", html.escape(title(g)))
+    page = _TEMPLATE.replace("@@TITLE@@", html.escape(title(g) + (" - case explorer" if cases else "")))
+    page = page.replace("@@PICKER@@", _picker(cases) if cases else "")
     page = page.replace("@@SVG@@", _inline_svg(svg))
     return page.replace("@@DATA@@", payload)
+
+
+def _picker(cases: Sequence[Mapping[str, Any]]) -> str:
+    options = "".join(f'<option value="{i}">{html.escape(c["name"])}</option>' for i, c in enumerate(cases))
+    return (f'<label for="case">Case</label> <select id="case">{options}</select>')
 
 
 def _inline_svg(svg: str) -> str:
@@ -73,20 +85,36 @@ _TEMPLATE = """<!DOCTYPE html>
   aside ul { padding-left: 18px; margin: 4px 0; }
   aside code { font-size: 12px; background: #eee; padding: 0 3px; }
   aside .hint { color: #555; }
+  header select { font: inherit; max-width: 340px; }
+  #canvas svg.has-case g.node:not(.lit), #canvas svg.has-case g.edge:not(.lit) { opacity: 0.22; }
+  #canvas svg.has-case g.edge.lit path { stroke: #0b3d91; stroke-width: 3px; }
+  #canvas svg.has-case g.edge.lit polygon { stroke: #0b3d91; fill: #0b3d91; }
+  #canvas svg.has-case g.node.lit polygon, #canvas svg.has-case g.node.lit ellipse,
+  #canvas svg.has-case g.node.lit path { stroke: #0b3d91; stroke-width: 3px; }
+  #case-panel { border-bottom: 1px solid #ccc; padding-bottom: 8px; margin-bottom: 8px; }
+  #case-panel table { border-collapse: collapse; font-size: 13px; width: 100%; }
+  #case-panel td { border-top: 1px solid #ddd; padding: 3px 4px; vertical-align: top; }
+  #case-panel pre { white-space: pre; overflow-x: auto; font: 11px/1.4 Menlo, Consolas, monospace;
+    background: #fff; border: 1px solid #ddd; padding: 6px; }
+  aside.wide { width: 600px; }
 </style>
 </head>
 <body>
 <header>
   <h1>@@TITLE@@</h1>
+  @@PICKER@@
   <button id="zoom-in" title="Zoom in (+)">+</button>
   <button id="zoom-out" title="Zoom out (-)">-</button>
   <button id="fit" title="Fit (0)">Fit</button>
 </header>
 <main>
   <div id="canvas">@@SVG@@</div>
-  <aside id="details" aria-live="polite">
+  <aside id="side">
+  <div id="case-panel" hidden></div>
+  <div id="details" aria-live="polite">
     <p class="hint">Drag to pan, scroll or use + and - to zoom. Click a node to see its rule, rationale
     and sources.</p>
+  </div>
   </aside>
 </main>
 <script type="application/json" id="clonus-data">@@DATA@@</script>
@@ -213,6 +241,39 @@ _TEMPLATE = """<!DOCTYPE html>
     if (d.rules && d.rules.length && d.kind !== "outcome") { section("Rules", d.rules); }
     section("From", d.incoming.map(function (e) { return e[0] + (e[1] ? ": " + e[1] : ""); }));
     section("To", d.outgoing.map(function (e) { return e[0] + (e[1] ? ": " + e[1] : ""); }));
+  }
+
+  var casePanel = document.getElementById("case-panel");
+  function showCase(index) {
+    var c = data.cases[index];
+    svg.classList.add("has-case");
+    var lit = {};
+    c.nodes.concat(c.edges).forEach(function (id) { lit[id] = true; });
+    Array.prototype.forEach.call(svg.querySelectorAll("g.node, g.edge"), function (g) {
+      g.classList.toggle("lit", lit[g.id] === true);
+    });
+    casePanel.hidden = false;
+    casePanel.innerHTML = "";
+    casePanel.dataset.case = c.name;
+    casePanel.appendChild(el("div", "case", "kind"));
+    casePanel.appendChild(el("h2", c.name, "title"));
+    casePanel.appendChild(el("p", c.summary, "summary"));
+    casePanel.appendChild(el("h3", "The facts that decided each branch"));
+    var table = el("table", undefined, "decisions");
+    c.decisions.forEach(function (row) {
+      var tr = el("tr");
+      row.forEach(function (cell) { tr.appendChild(el("td", cell)); });
+      table.appendChild(tr);
+    });
+    casePanel.appendChild(table);
+    casePanel.appendChild(el("h3", "The advice"));
+    casePanel.appendChild(el("pre", c.advice, "advice"));
+  }
+  var picker = document.getElementById("case");
+  if (picker) {
+    document.getElementById("side").classList.add("wide");
+    picker.addEventListener("change", function () { showCase(Number(picker.value)); });
+    showCase(0);
   }
 
   svg.addEventListener("click", function (e) {

@@ -1,7 +1,9 @@
 """Read a KB folder (YAML only, safe loader) into a validated, immutable Kb, reporting every problem.
 
-The only code that reads KB files. One module per file kind: settings (kb.yaml), facts, codes (and
-sources), notations, rules, tests; yamlsource keeps the line of every node for file:line messages.
+The only code that reads KB files. One module per file kind: settings (kb.yaml), profiles (parameters),
+facts, codes (and sources), notations, rules, tests, invariants (the safety section), vocabularies,
+teaching (optional: presentation only, so not in the digest); yamlsource keeps the line of every node
+for file:line messages.
 """
 
 from __future__ import annotations
@@ -12,20 +14,25 @@ from types import MappingProxyType
 from typing import Any
 
 from clonus.engine.errors import KbError, Problem
-from clonus.engine.knowledge.model import FactDef, Kb, Rule, RuleTest
+from clonus.engine.knowledge.model import CodeDef, FactDef, Kb, Rule, RuleTest, Teaching
 
 from .codes import load_codes, load_sources
 from .common import Collector, display, mapping, unknown_keys
 from .derived import conflicting_values
 from .facts import load_facts
 from .files import is_file, read_bytes
+from .invariants import load_invariants
 from .notations import load_notations, load_synonyms
-from .rules import check_cycles, check_rule_ids, load_rules
-from .settings import KB_KEYS, load_exclusions, load_gap_check, load_safety_limits, load_vocabulary
+from .profiles import load_profile, parameters_of
+from .rules import RuleContext, check_cycles, check_rule_ids, load_rules
+from .settings import KB_KEYS, load_dose_plans, load_gap_check, load_precedence, load_vocabulary
+from .teaching import default_teaching, load_teaching
 from .tests import load_tests
+from .vocabularies import load_conditions, load_medications, load_noise_words
 from .yamlsource import parse_yaml, read_problem, read_yaml
 
-CORE_FILES = ("kb.yaml", "facts.yaml", "codes.yaml", "sources.yaml", "notations.yaml")
+CORE_FILES = ("kb.yaml", "facts.yaml", "codes.yaml", "sources.yaml", "notations.yaml", "invariants.yaml",
+              "medications.yaml", "conditions.yaml")
 _ENGINE = Path(__file__).resolve().parents[2]  # engine/, or clonus/engine/ once installed
 
 
@@ -34,8 +41,9 @@ def default_kb_dir() -> Path:
     return _ENGINE.parent / "kb"
 
 
-def load_kb(root: Path | str | None = None) -> Kb:
-    """Load and validate the KB in `root` (the shipped KB when None). Raises KbError with every problem."""
+def load_kb(root: Path | str | None = None, profile: str | None = None) -> Kb:
+    """Load and validate the KB in `root` (the shipped KB when None), bound to `profile` (the KB's default
+    when None). Raises KbError with every problem, or UsageError for a profile the KB does not have."""
     root = Path(root) if root is not None else default_kb_dir()
     if not is_file(root / "kb.yaml"):
         raise KbError([Problem(display(root / "kb.yaml"), 0, None, None,
@@ -46,32 +54,46 @@ def load_kb(root: Path | str | None = None) -> Kb:
                                "not a folder: the rule files live in rules/*.yaml")])
     rule_files = sorted(p for p in (root / "rules").glob("*.yaml") if not p.name.endswith(".tests.yaml"))
     test_files = sorted((root / "rules").glob("*.tests.yaml"))
+    if not rule_files:  # no rule could give an answer, not even the warnings the safety section requires
+        out.add(display(root / "rules"), 0, None, None, "holds no rule file: the rules live in rules/*.yaml")
+    profile_files = sorted((root / "profiles").glob("*.yaml"))
     core = [root / n for n in CORE_FILES]
-    docs, digest = _read_all(root, core + rule_files + test_files, out)
+    docs, digest = _read_all(root, core + profile_files + rule_files + test_files, out)
     name = {path.name: display(path) for path in core}
 
     def doc(file: str) -> Any:
         return docs[name[file]]
 
-    meta = mapping(doc("kb.yaml"), name["kb.yaml"], out)
-    unknown_keys(meta, KB_KEYS, name["kb.yaml"], None, out)  # a misspelt exclusions: is not silent
+    kb_file = name["kb.yaml"]
+    meta = mapping(doc("kb.yaml"), kb_file, out)
+    unknown_keys(meta, KB_KEYS, kb_file, None, out)  # a misspelt exclusions: is not silent
+    shared = parameters_of(meta.get("parameters"), kb_file, "parameters", out)
+    chosen, profiles = load_profile(docs, profile_files, profile, meta.get("default_profile"), shared, kb_file,
+                                    meta.line_of("default_profile"), out)
+    params = dict(chosen.parameters)
     facts = load_facts(doc("facts.yaml"), name["facts.yaml"], out)
-    codes, categories = load_codes(doc("codes.yaml"), name["codes.yaml"], out)
+    codes, categories = load_codes(doc("codes.yaml"), name["codes.yaml"], out, params)
     sources = load_sources(doc("sources.yaml"), name["sources.yaml"], out)
     frequencies, mass_units = load_notations(doc("notations.yaml"), name["notations.yaml"], out)
+    ctx = RuleContext(facts, codes, sources, params, load_dose_plans(meta, kb_file, params, out))
     rules: list[Rule] = []
     for path in rule_files:
-        rules.extend(load_rules(docs[display(path)], display(path), facts, codes, sources, out))
+        rules.extend(load_rules(docs[display(path)], display(path), ctx, out))
     check_rule_ids(rules, out)
     check_cycles(rules, facts, out)
     tests: list[RuleTest] = []
     for path in test_files:
-        tests.extend(load_tests(docs[display(path)], display(path), codes, out))
-    exclusions = load_exclusions(meta, name["kb.yaml"], codes, out)
-    limits = load_safety_limits(meta, name["kb.yaml"], out)
-    gap_population, gap_categories = load_gap_check(meta, name["kb.yaml"], facts, categories, out)
+        tests.extend(load_tests(docs[display(path)], display(path), codes, out, _declared_ids(docs, rule_files),
+                                profiles))
+    invariants = load_invariants(doc("invariants.yaml"), name["invariants.yaml"], params, facts, codes, out)
+    gap_population, gap_categories = load_gap_check(meta, kb_file, facts, categories, out, params)
     synonyms = load_synonyms(doc("notations.yaml"), name["notations.yaml"], facts, out)
-    vocabulary = load_vocabulary(meta, name["kb.yaml"], facts, categories, out)
+    vocabulary = load_vocabulary(meta, kb_file, facts, categories, out)
+    precedence = load_precedence(meta, kb_file, codes, out)
+    medications = load_medications(doc("medications.yaml"), name["medications.yaml"], out)
+    conditions = load_conditions(doc("conditions.yaml"), name["conditions.yaml"], out)
+    noise = load_noise_words(doc("notations.yaml"), name["notations.yaml"], out)
+    teaching = _teaching(root, facts, codes, categories, out)
     if out.problems:
         raise KbError(out.problems)
     kb = Kb(
@@ -79,16 +101,44 @@ def load_kb(root: Path | str | None = None) -> Kb:
         description=str(meta.get("description", "")), root=str(root),
         facts=MappingProxyType(facts), codes=MappingProxyType(codes), categories=tuple(categories),
         sources=MappingProxyType(sources), rules=tuple(rules), tests=tuple(tests),
-        exclusions=tuple(exclusions), frequencies=MappingProxyType(frequencies),
+        frequencies=MappingProxyType(frequencies),
         mass_units=MappingProxyType(mass_units), disclaimer=str(meta.get("disclaimer", "")),
-        digest=digest, vocabulary=vocabulary, safety_limits=MappingProxyType(limits),
+        digest=digest, vocabulary=vocabulary, profile=chosen, profiles=profiles, precedence=precedence,
+        invariants=invariants, medications=MappingProxyType(medications),
+        conditions=MappingProxyType(conditions), noise_words=noise,
         synonyms=MappingProxyType({k: MappingProxyType(v) for k, v in synonyms.items()}),
-        gap_population=gap_population, gap_categories=gap_categories,
+        gap_population=gap_population, gap_categories=gap_categories, teaching=teaching,
     )
     conflicts = conflicting_values(kb)  # needs the whole KB: conditions are compared over its facts
     if conflicts:
         raise KbError(conflicts)
     return kb
+
+
+def _declared_ids(docs: dict[str, Any], rule_files: list[Path]) -> set[str]:
+    """Every rule id the rule files declare, loaded or not (a test naming a broken rule is not a second
+    problem)."""
+    ids = set()
+    for path in rule_files:
+        doc = docs[display(path)]
+        for spec in (doc.get("rules") if isinstance(doc, dict) else None) or []:
+            if isinstance(spec, dict) and isinstance(spec.get("id"), str):
+                ids.add(spec["id"])
+    return ids
+
+
+def _teaching(root: Path, facts: dict[str, FactDef], codes: dict[str, CodeDef], categories: list[str],
+              out: Collector) -> Teaching:
+    """teaching.yaml when the KB has one, else one section per category (see load/teaching.py)."""
+    path = root / "teaching.yaml"
+    if not is_file(path):
+        return default_teaching(categories)
+    try:
+        doc = read_yaml(path, display(path))
+    except KbError as exc:
+        out.problems.extend(exc.problems)
+        return default_teaching(categories)
+    return load_teaching(doc, display(path), facts, codes, categories, out)
 
 
 def _read_all(root: Path, paths: list[Path], out: Collector) -> tuple[dict[str, Any], str]:
@@ -102,6 +152,9 @@ def _read_all(root: Path, paths: list[Path], out: Collector) -> tuple[dict[str, 
             data = read_bytes(path)
             digest.update(path.relative_to(root).as_posix().encode() + b"\0" + data + b"\0")
             docs[shown] = parse_yaml(data.decode("utf-8"), shown)
+        except FileNotFoundError:
+            out.add(shown, 0, None, None, "is missing: a KB folder holds " + ", ".join(CORE_FILES)
+                    + ", profiles/ and rules/ (kb/README.md)")
         except (OSError, UnicodeDecodeError) as exc:
             out.add(shown, 0, None, None, f"cannot read file: {read_problem(exc)}")
         except KbError as exc:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from clonus.engine.errors import shown
-from clonus.engine.knowledge.model import GRADES, SEVERITIES, CodeDef, SourceDef
+from clonus.engine.knowledge.model import DOSE_PLAN_SLOTS, GRADES, SEVERITIES, CodeDef, SourceDef
+from clonus.engine.knowledge.wording import fill_slots
 
 from .common import Collector, mapping, unknown_keys
 from .yamlsource import LineDict
 
 
-def load_codes(doc: Any, file: str, out: Collector) -> tuple[dict[str, CodeDef], list[str]]:
+def load_codes(doc: Any, file: str, out: Collector, params: Mapping[str, Any] | None = None
+               ) -> tuple[dict[str, CodeDef], list[str]]:
+    """Codes by category; a {parameter} slot in a text or title is the profile's value, filled now."""
+    fixed = {k: v for k, v in (params or {}).items() if k not in DOSE_PLAN_SLOTS}
     codes: dict[str, CodeDef] = {}
     categories = mapping(doc, file, out, "categories")
     for category, members in categories.items():
@@ -31,8 +36,9 @@ def load_codes(doc: Any, file: str, out: Collector) -> tuple[dict[str, CodeDef],
                 out.add(file, line, None, f"{code}.text", "every code needs clinician-facing text")
             if code in codes:
                 out.add(file, line, None, code, "duplicate code")
-            codes[code] = CodeDef(code, str(category), str(spec.get("severity")), str(spec.get("text", "")),
-                                  str(spec.get("title", code)), file, line)
+            codes[code] = CodeDef(code, str(category), str(spec.get("severity")),
+                                  fill_slots(str(spec.get("text", "")), fixed),
+                                  fill_slots(str(spec.get("title", code)), fixed), file, line)
     return codes, list(categories)
 
 

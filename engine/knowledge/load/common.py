@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeGuard
 
@@ -55,4 +56,19 @@ def plain(value: Any) -> Any:
         return {k: plain(v) for k, v in value.items()}
     if isinstance(value, list):
         return [plain(v) for v in value]
+    return value
+
+
+def bind(value: Any, params: Mapping[str, Any], file: str, line: int, rule: str | None, field: str,
+         out: Collector) -> Any:
+    """A value as written, with `$name` (alone, or as an item of a list) replaced by that parameter's value."""
+    if isinstance(value, list):
+        return [bind(v, params, file, line, rule, field, out) for v in value]
+    if isinstance(value, str) and value.startswith("$"):
+        name = value[1:]
+        if name not in params:
+            out.add(file, line, rule, field, f"unknown parameter {value!r}"
+                    f"{did_you_mean(name, params).replace(chr(39), chr(39) + '$', 1)}")
+            return None
+        return params[name]
     return value

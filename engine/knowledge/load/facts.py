@@ -13,14 +13,17 @@ from .shapes import shape_problems
 from .yamlsource import LineDict
 
 FACT_KEYS = ("type", "origin", "label", "description", "unit", "minimum", "maximum", "exclusive_minimum",
-             "values", "case_field", "parse", "product_of", "default", "needed_for_dosing")
+             "values", "case_field", "parse", "product_of", "default", "needed_for_dosing", "vocabulary", "strict",
+             "classes_of")
+VOCABULARIES = ("medications", "conditions")
 _TEXT, _WORDS = {"type": "string"}, {"type": "array", "items": {"type": "string"}}
 # the shape of one fact, checked before any other check reads it (shapes.py reads it like a JSON Schema)
 FACT_SHAPE = {"type": "object", "properties": {
     "type": _TEXT, "origin": _TEXT, "label": _TEXT, "description": _TEXT, "unit": _TEXT, "case_field": _TEXT,
     "parse": _TEXT, "minimum": {"type": "number"}, "maximum": {"type": "number"},
     "exclusive_minimum": {"type": "boolean"}, "needed_for_dosing": {"type": "boolean"}, "values": _WORDS,
-    "product_of": _WORDS, "default": {"type": ["boolean", "number", "string", "array"], "items": _TEXT}}}
+    "product_of": _WORDS, "vocabulary": _TEXT, "strict": {"type": "boolean"}, "classes_of": _TEXT,
+    "default": {"type": ["boolean", "number", "string", "array"], "items": _TEXT}}}
 
 
 def _well_shaped(spec: LineDict, name: str, file: str, line: int, out: Collector) -> LineDict:
@@ -63,8 +66,15 @@ def load_facts(doc: Any, file: str, out: Collector) -> dict[str, FactDef]:
         if not isinstance(product_of, list):
             out.add(file, spec.line_of("product_of"), None, f"{name}.product_of", "is a list of facts")
             product_of = []
-        if origin == "input" and not given.get("case_field") and not given.get("product_of"):
-            out.add(file, line, None, name, "an input fact needs case_field (or product_of)")
+        if origin == "derived" and ftype == "words":  # has/lacks would be a substring test, or never hold
+            out.add(file, spec.line_of("type"), None, f"{name}.type", "a derived fact holds the one value a rule "
+                    "asserts; words come from the case (use text or enum)")
+        if origin == "input" and not any(given.get(k) for k in ("case_field", "product_of", "classes_of")):
+            out.add(file, line, None, name, "an input fact needs case_field (or product_of, or classes_of)")
+        if spec.get("vocabulary") not in (None, *VOCABULARIES) or \
+                (spec.get("vocabulary") and ftype not in ("text", "words")):
+            out.add(file, spec.line_of("vocabulary"), None, f"{name}.vocabulary",
+                    f"a text or words fact may be read through {' or '.join(VOCABULARIES)}")
         for bound in ("minimum", "maximum"):
             if bound in spec and not is_number(spec[bound]):
                 out.add(file, spec.line_of(bound), None, f"{name}.{bound}", "must be a number")
@@ -80,9 +90,14 @@ def load_facts(doc: Any, file: str, out: Collector) -> dict[str, FactDef]:
             exclusive_minimum=bool(spec.get("exclusive_minimum", False)), values=tuple(values),
             case_field=spec.get("case_field"), parse=spec.get("parse"),
             product_of=tuple(product_of), default=default,
-            needed_for_dosing=bool(spec.get("needed_for_dosing", False)), file=file, line=line,
+            needed_for_dosing=bool(spec.get("needed_for_dosing", False)), vocabulary=spec.get("vocabulary"),
+            strict=bool(spec.get("strict", False)), classes_of=spec.get("classes_of"), file=file, line=line,
         )
     for fact in facts.values():
+        source = facts.get(fact.classes_of) if fact.classes_of else None
+        if fact.classes_of and (source is None or source.vocabulary != "medications" or fact.type != "words"):
+            out.add(file, fact.line, None, f"{fact.name}.classes_of",
+                    f"names a words fact read through medications{did_you_mean(fact.classes_of, facts)}")
         for part in fact.product_of:
             if part not in facts:
                 out.add(file, fact.line, None, f"{fact.name}.product_of",

@@ -46,13 +46,14 @@ def load_synonyms(doc, file, facts, out) -> dict[str, dict[str, str]]:
         return result
     for fact_name, aliases in node.items():
         fact = facts.get(fact_name)
-        if fact is None or fact.type not in ("enum", "text") or not isinstance(aliases, LineDict):
+        if fact is None or fact.type not in ("enum", "text", "words") or not isinstance(aliases, LineDict):
             out.add(file, node.line_of(fact_name), None, f"synonyms.{fact_name}",
-                    f"synonyms apply to enum or text input facts{did_you_mean(fact_name, facts)}")
+                    f"synonyms apply to enum, text or words input facts{did_you_mean(fact_name, facts)}")
             continue
         for alias, target in aliases.items():
             if fact.type == "enum" and target not in fact.values:
                 out.add(file, aliases.line_of(alias), None, f"synonyms.{fact_name}.{alias}",
                         f"{shown(target)} is not a value of {fact_name}; values: {', '.join(fact.values)}")
-        result[fact_name] = {str(a).lower(): str(t) for a, t in aliases.items()}
+        # keyed as intake normalises text: lower case, each run of white space one _
+        result[fact_name] = {"_".join(str(a).lower().split()): str(t) for a, t in aliases.items()}
     return result

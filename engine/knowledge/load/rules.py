@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from types import MappingProxyType
 from typing import Any
@@ -14,6 +16,7 @@ from clonus.engine.knowledge.model import (
     DOSE_PLAN_FACT_KEYS,
     DOSE_PLAN_KEYS,
     DOSE_PLAN_SLOTS,
+    SEVERITIES,
     STATUSES,
     FactDef,
     Recommend,
@@ -22,7 +25,7 @@ from clonus.engine.knowledge.model import (
 from clonus.engine.knowledge.wording import SLOT_RE
 from clonus.engine.suggest import did_you_mean
 
-from .common import Collector, is_number, unknown_keys
+from .common import Collector, bind, is_number, unknown_keys
 from .shapes import schema, shape_problems
 from .yamlsource import LineDict, LineList
 
@@ -45,7 +48,18 @@ OPS_BY_TYPE = {
 }
 
 
-def load_rules(doc, file, facts, codes, sources, out) -> list[Rule]:
+@dataclass(frozen=True)
+class RuleContext:
+    """What a rule is checked against: the facts, codes and sources, the parameters and named dose plans."""
+
+    facts: Mapping[str, FactDef]
+    codes: Mapping[str, Any]
+    sources: Mapping[str, Any]
+    params: Mapping[str, Any]
+    dose_plans: Mapping[str, dict]
+
+
+def load_rules(doc, file, ctx: RuleContext, out) -> list[Rule]:
     node = doc.get("rules") if isinstance(doc, dict) else None
     if not isinstance(node, LineList):
         out.add(file, getattr(doc, "line", 1), None, "rules", "a rule file holds a list under 'rules:'")
@@ -63,13 +77,14 @@ def load_rules(doc, file, facts, codes, sources, out) -> list[Rule]:
             for field, at, message in misshapen:
                 out.add(file, at, label, field, message)
             continue
-        rule = _load_rule(spec, file, line, facts, codes, sources, out)
+        rule = _load_rule(spec, file, line, ctx, out)
         if rule is not None:
             rules.append(rule)
     return rules
 
 
-def _load_rule(spec: LineDict, file, line, facts, codes, sources, out) -> Rule | None:
+def _load_rule(spec: LineDict, file, line, ctx: RuleContext, out) -> Rule | None:
+    sources = ctx.sources
     rid = spec.get("id")
     label = str(rid) if rid else f"(rule at line {line})"
     before = len(out.problems)
@@ -100,8 +115,8 @@ def _load_rule(spec: LineDict, file, line, facts, codes, sources, out) -> Rule |
     for i, sid in enumerate(rule_sources):
         if sid not in sources:
             bad("sources", f"unknown source {shown(sid)}{did_you_mean(sid, sources)}", rule_sources.line_of(i))
-    when, alternatives, condition_lines = _load_when(spec, file, label, facts, out)
-    asserts, recommends, dose_plan, limits = _load_then(spec, file, label, facts, codes, out)
+    when, alternatives, condition_lines = _load_when(spec, file, label, ctx, out)
+    asserts, recommends, dose_plan, limits = _load_then(spec, file, label, ctx, out)
     if len(out.problems) > before or not isinstance(rid, str):  # a bad id is one of those problems
         return None
     return Rule(
@@ -127,7 +142,8 @@ def _date_text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _load_when(spec, file, label, facts, out):
+def _load_when(spec, file, label, ctx: RuleContext, out):
+    facts = ctx.facts
     lines: dict[str, int] = {}
 
     def build(node: Any, at: int) -> cond.Node:
@@ -144,7 +160,7 @@ def _load_when(spec, file, label, facts, out):
                 raise cond.ConditionSyntaxError(f"'{key}:' needs a non-empty list of conditions")
             items = tuple(build(item, inner.line_of(i)) for i, item in enumerate(inner))
             return cond.All(items) if key == "all" else cond.Any_(items)
-        atom = cond.parse_atom(node)
+        atom = cond.parse_atom(node, ctx.params)
         lines.setdefault(str(atom), at)
         check_atom(atom, facts, file, at, label, out)
         return atom
@@ -211,8 +227,9 @@ def value_problem(fact: FactDef, value: Any) -> str | None:
     return None
 
 
-def _load_then(spec, file, label, facts, codes, out):
+def _load_then(spec, file, label, ctx: RuleContext, out):
     then = spec.get("then")
+    facts, codes = ctx.facts, ctx.codes
     asserts: list[tuple[str, Any]] = []
     recommends: list[Recommend] = []
     dose_plan: dict | None = None
@@ -238,41 +255,14 @@ def _load_then(spec, file, label, facts, codes, out):
             out.add(file, at, label, "then.assert", problem)
         else:
             asserts.append((fact_name, value))
-    items = then.get("recommend") or LineList()
-    if not isinstance(items, LineList):
-        out.add(file, then.line_of("recommend"), label, "then.recommend", "is a list of codes")
-        items = LineList()
-    for i, item in enumerate(items):
-        code, params = (item, {}) if isinstance(item, str) else (item.get("code"), item.get("params") or {}) \
-            if isinstance(item, dict) else (None, {})
-        if code is None or code not in codes:  # YAML keys are never null: None is never a code
-            out.add(file, items.line_of(i), label, "then.recommend",
-                    f"unknown code {shown(code)}{did_you_mean(code, codes)}")
-            continue
-        if not isinstance(params, dict):
-            out.add(file, items.line_of(i), label, "then.recommend", f"params of {shown(code)} must be a mapping")
-            continue
-        recommends.append(Recommend(code, MappingProxyType(dict(params))))
+    recommends = _recommends(then, file, label, ctx, out)
     if "dose_plan" in then:
-        dose_plan = _load_dose_plan(then["dose_plan"], file, then.line_of("dose_plan"), label, out)
-        for key in DOSE_PLAN_FACT_KEYS:
-            name = (dose_plan or {}).get(key)
-            if isinstance(name, str) and name and (name not in facts or facts[name].type != "number"):
-                out.add(file, then["dose_plan"].line_of(key), label, f"then.dose_plan.{key}",
-                        f"{shown(name)} is not a number fact{did_you_mean(name, facts)}")
+        dose_plan = _rule_dose_plan(then, file, label, ctx, out)
     if "limit_dose_plan" in then:
-        limit_node = then["limit_dose_plan"] or {}
-        if not isinstance(limit_node, dict):
-            out.add(file, then.line_of("limit_dose_plan"), label, "then.limit_dose_plan",
-                    "is a mapping, like {step_max_mg: 5}")
-            limit_node = {}
-        limits = dict(limit_node)
-        for key, value in limits.items():
-            if key not in DOSE_LIMIT_KEYS or not is_number(value) or value <= 0:
-                out.add(file, then.line_of("limit_dose_plan"), label, f"then.limit_dose_plan.{key}",
-                        f"allowed: {', '.join(DOSE_LIMIT_KEYS)} with a positive number")
+        limits = _limits(then, file, label, ctx, out)
     for rec in recommends:
-        available = set(rec.params) | (DOSE_PLAN_SLOTS if dose_plan is not None else set())
+        planned = dose_plan is not None or "dose_plan" in then  # a broken plan is its own problem
+        available = set(rec.params) | (DOSE_PLAN_SLOTS if planned else set())
         for slot in SLOT_RE.findall(codes[rec.code].text):
             if slot not in available:
                 out.add(file, then.line_of("recommend"), label, "then.recommend",
@@ -280,22 +270,95 @@ def _load_then(spec, file, label, facts, codes, out):
     return asserts, recommends, dose_plan, limits
 
 
-def _load_dose_plan(node, file, line, label, out) -> dict | None:
+def _recommends(then: LineDict, file: str, label: str, ctx: RuleContext, out: Collector) -> list[Recommend]:
+    """`recommend:` items: a code, or {code, params, severity}; params may name $parameters."""
+    items = then.get("recommend") or LineList()
+    if not isinstance(items, LineList):
+        out.add(file, then.line_of("recommend"), label, "then.recommend", "is a list of codes")
+        return []
+    recommends = []
+    for i, item in enumerate(items):
+        at = items.line_of(i)
+        if isinstance(item, LineDict):
+            unknown_keys(item, ("code", "params", "severity"), file, label, out, "then.recommend.")
+        code, params, severity = (item, {}, None) if isinstance(item, str) else \
+            (item.get("code"), item.get("params") or {}, item.get("severity")) if isinstance(item, dict) else \
+            (None, {}, None)
+        if not isinstance(code, str) or code not in ctx.codes:  # YAML keys are never null: None is never a code
+            out.add(file, at, label, "then.recommend", f"unknown code {shown(code)}{did_you_mean(code, ctx.codes)}")
+            continue
+        if not isinstance(params, dict):
+            out.add(file, at, label, "then.recommend", f"params of {shown(code)} must be a mapping")
+            continue
+        if severity is not None and severity not in SEVERITIES:
+            out.add(file, at, label, "then.recommend",
+                    f"severity {shown(severity)} is not one of {', '.join(SEVERITIES)}")
+            continue
+        bound = {k: bind(v, ctx.params, file, at, label, f"then.recommend.{code}.params.{k}", out)
+                 for k, v in params.items()}
+        recommends.append(Recommend(code, MappingProxyType(bound), severity))
+    return recommends
+
+
+def _rule_dose_plan(then: LineDict, file: str, label: str, ctx: RuleContext, out: Collector) -> dict | None:
+    """A rule's dose plan: the name of one of kb.yaml's `dose_plans`, or a plan written in place."""
+    node, at = then["dose_plan"], then.line_of("dose_plan")
+    if isinstance(node, str):
+        if node not in ctx.dose_plans:
+            out.add(file, at, label, "then.dose_plan",
+                    f"unknown dose plan {shown(node)}{did_you_mean(node, ctx.dose_plans)}; "
+                    "kb.yaml dose_plans names them")
+            return None
+        plan: dict | None = ctx.dose_plans[node]
+    else:
+        plan = load_dose_plan(node, file, at, "then.dose_plan", ctx.params, out, label)
+    for key in DOSE_PLAN_FACT_KEYS:
+        name = (plan or {}).get(key)
+        if isinstance(name, str) and name and (name not in ctx.facts or ctx.facts[name].type != "number"):
+            out.add(file, at, label, f"then.dose_plan.{key}", f"{shown(name)} is not a number fact"
+                    f"{did_you_mean(name, ctx.facts)}")
+    return plan
+
+
+def _limits(then: LineDict, file: str, label: str, ctx: RuleContext, out: Collector) -> dict:
+    """`limit_dose_plan:` the named limits a precaution sets on any dose plan made for the case."""
+    node, at = then["limit_dose_plan"] or {}, then.line_of("limit_dose_plan")
+    if not isinstance(node, dict):
+        out.add(file, at, label, "then.limit_dose_plan", "is a mapping, like {step_max_mg: 5}")
+        return {}
+    limits = {}
+    for key, value in node.items():
+        value = bind(value, ctx.params, file, at, label, f"then.limit_dose_plan.{key}", out)
+        if key not in DOSE_LIMIT_KEYS or not is_number(value) or value <= 0:
+            out.add(file, at, label, f"then.limit_dose_plan.{key}",
+                    f"allowed: {', '.join(DOSE_LIMIT_KEYS)}, each a positive number (or $parameter)")
+            continue
+        limits[key] = value
+    return limits
+
+
+def load_dose_plan(node, file, line, where: str, params: Mapping[str, Any], out, label: str | None = None
+                   ) -> dict | None:
+    """A dose plan's parameters (numbers or $parameters), every one required and valid."""
     if not isinstance(node, LineDict):
-        out.add(file, line, label, "then.dose_plan", "is a mapping")
+        out.add(file, line, label, where, "is a mapping")
         return None
-    plan = dict(node)
+    plan = {key: bind(value, params, file, node.line_of(key), label, f"{where}.{key}", out)
+            for key, value in node.items()}
+    unbound = {k for k, v in node.items() if isinstance(v, str) and v.startswith("$") and plan[k] is None}
     for key, kind in DOSE_PLAN_KEYS.items():
+        if key in unbound:
+            continue  # its unknown parameter is the problem, already reported
         value = plan.get(key)
         ok = (isinstance(value, str) and value) if kind is str else \
              (is_number(value) and value > 0) if kind is float else \
              (isinstance(value, list) and value and all(is_number(v) and v > 0 for v in value))
         if not ok:
-            out.add(file, node.line_of(key), label, f"then.dose_plan.{key}", "is required and must be valid")
-    unknown_keys(node, tuple(DOSE_PLAN_KEYS), file, label, out, "then.dose_plan.")
-    if (all(is_number(plan.get(k)) for k in ("step_min_mg", "step_max_mg"))
-            and plan["step_min_mg"] > plan["step_max_mg"]):
-        out.add(file, line, label, "then.dose_plan", "step_min_mg is above step_max_mg")
+            out.add(file, node.line_of(key), label, f"{where}.{key}", "is required and must be valid")
+    unknown_keys(node, tuple(DOSE_PLAN_KEYS), file, label, out, f"{where}.")
+    for low, high in (("step_min_mg", "step_max_mg"), ("interval_min_h", "interval_max_h")):
+        if all(is_number(plan.get(k)) for k in (low, high)) and plan[low] > plan[high]:
+            out.add(file, line, label, where, f"{low} is above {high}")
     for key in ("divided_doses", "dose_steps_mg"):  # already reported when not a list
         plan[key] = tuple(plan[key]) if isinstance(plan.get(key), list) else ()
     return plan

@@ -1,54 +1,96 @@
-"""kb.yaml: the KB's identity and the settings that are not rules (exclusions, safety limits, gap check)."""
+"""kb.yaml: the KB's identity and the settings that are not rules (named dose plans, precedence between
+recommendations, the gap check and the vocabulary; the parameters are read by profiles.py)."""
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from clonus.engine.knowledge import conditions as cond
-from clonus.engine.knowledge.model import FactDef, Vocabulary
+from clonus.engine.knowledge.model import FactDef, Precedence, Vocabulary
 from clonus.engine.knowledge.wording import SLOT_RE
 from clonus.engine.suggest import did_you_mean
 
-from .common import Collector, is_number, unknown_keys
+from .common import Collector, unknown_keys
 from .rules import check_atom
 from .yamlsource import LineDict, LineList
 
-KB_KEYS = ("name", "version", "description", "disclaimer", "exclusions", "safety_limits", "gap_check",
-           "vocabulary")
+KB_KEYS = ("name", "version", "description", "disclaimer", "default_profile", "parameters", "dose_plans",
+           "precedence", "gap_check", "vocabulary")
 VOCABULARY_KEYS = ("scope_category", "escalation_category", "sections", "case_line")
 
 
-def load_exclusions(meta, file, codes, out) -> list[tuple[str, str]]:
-    pairs = []
-    items = meta.get("exclusions") or LineList()
-    if not isinstance(items, LineList):
-        out.add(file, meta.line_of("exclusions"), None, "exclusions", "is a list of pairs [code, code]")
-        items = LineList()
-    for i, pair in enumerate(items):
-        if not isinstance(pair, list) or len(pair) != 2 or not all(isinstance(c, str) for c in pair):
-            out.add(file, items.line_of(i), None, "exclusions", "each exclusion is a pair [code, code]")
-            continue
-        for code in pair:
-            if code not in codes:
-                out.add(file, items.line_of(i), None, "exclusions", f"unknown code {code!r}{did_you_mean(code, codes)}")
-        pairs.append((pair[0], pair[1]))
-    return pairs
-
-
-def load_safety_limits(meta, file, out) -> dict[str, float]:
-    limits: dict[str, float] = {}
-    node = meta.get("safety_limits") or LineDict()
+def load_precedence(meta, file: str, codes: dict, out: Collector) -> Precedence:
+    """kb.yaml `precedence`: `suppresses` and `outranks`, each code -> the codes it acts on; no cycles."""
+    node = meta.get("precedence")
+    if node is None:
+        return Precedence()
     if not isinstance(node, LineDict):
-        out.add(file, meta.line_of("safety_limits"), None, "safety_limits", "maps a drug to {max_daily_mg: N}")
-        return limits
-    for drug, spec in node.items():
-        value = spec.get("max_daily_mg") if isinstance(spec, dict) else None
-        if not is_number(value) or value <= 0:
-            out.add(file, node.line_of(drug), None, f"safety_limits.{drug}", "needs max_daily_mg, a positive number")
+        out.add(file, meta.line_of("precedence"), None, "precedence", "maps suppresses and outranks")
+        return Precedence()
+    unknown_keys(node, ("suppresses", "outranks"), file, None, out, "precedence.")
+    relations: dict[str, dict[str, tuple[str, ...]]] = {}
+    lines: dict[str, int] = {}
+    for kind in ("suppresses", "outranks"):
+        relation = node.get(kind) or LineDict()
+        relations[kind] = {}
+        if not isinstance(relation, LineDict):
+            out.add(file, node.line_of(kind), None, f"precedence.{kind}", "maps a code to the list of codes it acts on")
             continue
-        limits[str(drug)] = value
-    return limits
+        for code, others in relation.items():
+            at = relation.line_of(code)
+            lines.setdefault(str(code), at)
+            listed = others if isinstance(others, list) else [others]
+            for name in [code, *listed]:
+                if name not in codes:
+                    out.add(file, at, None, f"precedence.{kind}", f"unknown code {name!r}{did_you_mean(name, codes)}")
+            if code in listed:
+                out.add(file, at, None, f"precedence.{kind}", f"{code!r} acts on itself")
+            relations[kind][str(code)] = tuple(str(c) for c in listed)
+    _acyclic(relations, file, node, out)
+    return Precedence(MappingProxyType(relations["suppresses"]), MappingProxyType(relations["outranks"]),
+                      MappingProxyType(lines))
 
 
-def load_gap_check(meta, file, facts, categories, out) -> tuple[tuple[cond.Atom, ...], tuple[str, ...]]:
+def _acyclic(relations: dict[str, dict[str, tuple[str, ...]]], file: str, node: LineDict, out: Collector) -> None:
+    """A code may not (through suppressing or outranking others) come back to act on itself."""
+    edges: dict[str, set[str]] = {}
+    for relation in relations.values():
+        for code, others in relation.items():
+            edges.setdefault(code, set()).update(others)
+    state: dict[str, int] = {}
+
+    def visit(code: str, path: list[str]) -> None:
+        state[code] = 1
+        for nxt in sorted(edges.get(code, ())):
+            if state.get(nxt) == 1:
+                cycle = path[path.index(nxt):] + [nxt]
+                out.add(file, node.line, None, "precedence", f"a cycle: {' -> '.join(cycle)}")
+            elif nxt not in state:
+                visit(nxt, path + [nxt])
+        state[code] = 2
+
+    for code in sorted(edges):
+        if code not in state:
+            visit(code, [code])
+
+
+def load_dose_plans(meta, file: str, params: dict, out: Collector) -> dict[str, dict]:
+    """kb.yaml `dose_plans`: named dose plans that rules refer to by name (`dose_plan: oral_baclofen`)."""
+    from .rules import load_dose_plan
+
+    node = meta.get("dose_plans") or LineDict()
+    plans: dict[str, dict] = {}
+    if not isinstance(node, LineDict):
+        out.add(file, meta.line_of("dose_plans"), None, "dose_plans", "maps a name to a dose plan")
+        return plans
+    for name, spec in node.items():
+        plan = load_dose_plan(spec, file, node.line_of(name), f"dose_plans.{name}", params, out)
+        if plan is not None:
+            plans[str(name)] = plan
+    return plans
+
+
+def load_gap_check(meta, file, facts, categories, out, params=None) -> tuple[tuple[cond.Atom, ...], tuple[str, ...]]:
     """kb.yaml `gap_check`: the population lint's gap search covers and the categories that answer it."""
     node = meta.get("gap_check")
     if node is None:
@@ -64,7 +106,7 @@ def load_gap_check(meta, file, facts, categories, out) -> tuple[tuple[cond.Atom,
     else:
         for i, text in enumerate(population):
             try:
-                atom = cond.parse_atom(text)
+                atom = cond.parse_atom(text, params)
             except cond.ConditionSyntaxError as exc:
                 out.add(file, population.line_of(i), None, "gap_check.population", str(exc))
                 continue

@@ -1,4 +1,5 @@
-"""rules/*.tests.yaml: rule tests, each a case with the codes that must and must not appear."""
+"""rules/*.tests.yaml: rule tests, each a case with the codes that must and must not appear, the code that
+must come first (the decisive action), the rules that must fire and the profile it runs under."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ from .shapes import schema, shape_problems
 from .yamlsource import LineDict, LineList
 
 
-def load_tests(doc, file, codes, out) -> list[RuleTest]:
+def load_tests(doc, file, codes, out, rule_ids: set[str] | None = None, profiles: tuple[str, ...] = ()
+               ) -> list[RuleTest]:
+    """Every test of a tests file; `fires` names rules (checked against `rule_ids`), `profile` one of
+    `profiles`."""
     node = doc.get("tests") if isinstance(doc, dict) else None
     if not isinstance(node, LineList):
         out.add(file, getattr(doc, "line", 1), None, "tests", "a test file holds a list under 'tests:'")
@@ -29,7 +33,25 @@ def load_tests(doc, file, codes, out) -> list[RuleTest]:
             for field, at, message in misshapen:
                 out.add(file, at, spec["name"], field, message)
             continue
-        unknown_keys(spec, ("name", "case", "expect", "forbid", "todo"), file, spec["name"], out)
+        unknown_keys(spec, ("name", "case", "expect", "forbid", "first", "fires", "profile", "todo"), file,
+                     spec["name"], out)
+        first = spec.get("first")
+        if first is not None and first not in codes:
+            out.add(file, spec.line_of("first"), spec["name"], "first",
+                    f"unknown code {shown(first)}{did_you_mean(str(first), codes)}")
+        fires = spec.get("fires") or []
+        if not isinstance(fires, list):
+            out.add(file, spec.line_of("fires"), spec["name"], "fires", "is a list of rule ids")
+            fires = []
+        for j, rule_id in enumerate(fires):
+            if rule_ids is not None and rule_id not in rule_ids:
+                out.add(file, spec["fires"].line_of(j), spec["name"], "fires",
+                        f"unknown rule {shown(rule_id)}{did_you_mean(rule_id, rule_ids)}")
+        profile = spec.get("profile")
+        if profile is not None and profile not in profiles:
+            out.add(file, spec.line_of("profile"), spec["name"], "profile",
+                    f"{shown(profile)} is not a profile{did_you_mean(profile, profiles)}; "
+                    f"profiles: {', '.join(profiles)}")
         for key in ("expect", "forbid"):
             listed = spec.get(key) or []
             if not isinstance(listed, list):
@@ -40,5 +62,6 @@ def load_tests(doc, file, codes, out) -> list[RuleTest]:
                     out.add(file, spec[key].line_of(j), spec["name"], key,
                             f"unknown code {shown(code)}{did_you_mean(code, codes)}")
         tests.append(RuleTest(spec["name"], plain(spec["case"]), tuple(spec.get("expect") or ()),
-                              tuple(spec.get("forbid") or ()), bool(spec.get("todo", False)), file, line))
+                              tuple(spec.get("forbid") or ()), bool(spec.get("todo", False)), file, line,
+                              tuple(str(f) for f in fires), profile, first))
     return tests

@@ -1,0 +1,89 @@
+"""Jurisdiction profiles: kb.yaml `parameters` (shared by every profile) and kb/profiles/<name>.yaml (what
+differs between jurisdictions), merged into the one set of named values a KB is bound to at load.
+
+A parameter is written once: a profile may not redefine a shared one, and every profile defines the same
+names, so that a rule reading `$max_daily_mg` means something under each of them.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from clonus.engine.knowledge.model import Profile
+from clonus.engine.suggest import did_you_mean
+
+from .common import Collector, display, is_number, unknown_keys
+from .yamlsource import LineDict
+
+PARAM_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
+PROFILE_KEYS = ("name", "title", "parameters")
+
+
+def parameters_of(node: Any, file: str, where: str, out: Collector) -> dict[str, Any]:
+    """A `parameters:` mapping: lower-case names to numbers, booleans or short texts."""
+    values: dict[str, Any] = {}
+    if node is None:
+        return values
+    if not isinstance(node, LineDict):
+        out.add(file, getattr(node, "line", 1), None, where, "maps parameter names to values")
+        return values
+    for name, value in node.items():
+        if not isinstance(name, str) or not PARAM_RE.match(name):
+            out.add(file, node.line_of(name), None, where, f"{name!r} is not a parameter name like max_daily_mg")
+        elif not (is_number(value) or isinstance(value, (bool, str))):
+            out.add(file, node.line_of(name), None, f"{where}.{name}", "is a number, true/false or a short text")
+        else:
+            values[name] = value
+    return values
+
+
+def load_profile(docs: dict[str, Any], files: list[Path], chosen: str | None, default: Any, shared: dict[str, Any],
+                 kb_file: str, kb_line: int, out: Collector) -> tuple[Profile, tuple[str, ...]]:
+    """The chosen profile (else the KB's default) merged with the shared parameters, and every profile's name."""
+    profiles: dict[str, tuple[str, str, int, dict[str, Any]]] = {}
+    for path in files:
+        file = display(path)
+        doc = docs[file]
+        if not isinstance(doc, LineDict):
+            out.add(file, 1, None, None, "a profile is a mapping with name, title and parameters")
+            continue
+        unknown_keys(doc, PROFILE_KEYS, file, None, out)
+        if doc.get("name") != path.stem:
+            out.add(file, doc.line_of("name"), None, "name", f"{doc.get('name')!r} must be the file's name, "
+                    f"{path.stem!r}")
+        params = parameters_of(doc.get("parameters"), file, "parameters", out)
+        for name in params:
+            if name in shared:
+                out.add(file, doc["parameters"].line_of(name), None, f"parameters.{name}",
+                        "is shared (kb.yaml parameters); a profile holds only what differs between jurisdictions")
+        profiles[path.stem] = (str(doc.get("title", path.stem)), file, doc.line, params)
+    names = tuple(sorted(profiles))
+    if not names:
+        out.add(kb_file, kb_line, None, "profiles", "the KB has no profile (kb/profiles/<name>.yaml)")
+        return Profile("", "", MappingProxyType(dict(shared))), names
+    _same_names(profiles, shared, out)
+    name = chosen if chosen is not None else default
+    if name not in profiles:
+        from clonus.engine.errors import UsageError
+
+        if chosen is not None:
+            raise UsageError(f"--profile: {chosen!r} is not a profile of this KB{did_you_mean(chosen, names)}; "
+                             f"use one of {', '.join(names)}")
+        out.add(kb_file, kb_line, None, "default_profile",
+                f"{default!r} is not a profile{did_you_mean(default, names)}; profiles: {', '.join(names)}")
+        name = names[0]
+    title, file, line, params = profiles[name]
+    return Profile(name, title, MappingProxyType({**shared, **params}), file, line), names
+
+
+def _same_names(profiles: dict[str, tuple[str, str, int, dict[str, Any]]], shared: dict[str, Any],
+                out: Collector) -> None:
+    every = sorted({n for _, _, _, params in profiles.values() for n in params} - set(shared))
+    for _, (_, file, line, params) in sorted(profiles.items()):
+        missing = [n for n in every if n not in params]
+        if missing:
+            out.add(file, line, None, "parameters", f"lacks {', '.join(missing)}, which another profile defines: "
+                    "every profile gives every jurisdictional parameter")
