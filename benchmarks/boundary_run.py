@@ -2,12 +2,16 @@
 and to an exact reference evaluation of the rules; prints the counts.
 
     python benchmarks/boundary_run.py [--cases 100000] [--workers 2] [--seed 8] [--kb DIR]
+                                      [--engine durable|clips] [--profile NAME]
 
 The cases and the judge are tests/boundary_cases.py (the suite runs 2,000 of them and hypothesis over
 the same values). Violations counted: an answer refused for valid input (CaseError, SafetyError), a dose
-plan above its ceiling or 80 mg/day or not increasing the dose, dosing advice under 18 or with age, drug,
-dose, frequency or relief missing, exclusive codes together, baclofen without the abrupt-stop warning,
-and any rule fired (or not) otherwise than its conditions on the exact values say.
+plan above its ceiling or the profile's label maximum (80 mg/day US, 100 mg/day UK) or not increasing
+the dose, a dose plan without the increase (or the reverse), dosing advice under 18 or with age, drug,
+dose, frequency or relief missing, exclusive codes together, baclofen without the abrupt-stop warning or
+without any other code the safety section requires, and any rule fired (or not) otherwise than its
+conditions on the exact values say. The KB is bound to --profile (its default when not given) and run on
+--engine (the default engine when not given).
 """
 
 from __future__ import annotations
@@ -24,18 +28,19 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
 
-def run(seed: int, count: int, kb_dir: str | None) -> tuple[int, Counter, list[str], int, int, float]:
+def run(seed: int, count: int, kb_dir: str | None, engine: str | None = None, profile: str | None = None
+        ) -> tuple[int, Counter, list[str], int, int, float]:
     """Judge `count` cases drawn with `seed`: (cases, violations, examples, dose plans, under 18, seconds)."""
     from clonus.engine.decide.advisor import Advisor
     from clonus.engine.knowledge.load import load_kb
 
     from boundary_cases import BoundaryCases, Judge
 
-    kb = load_kb(kb_dir)
+    kb = load_kb(kb_dir, profile)
     cases = BoundaryCases(kb)
     rng = random.Random(seed)
     started = time.perf_counter()
-    with Advisor(kb) as advisor:
+    with Advisor(kb, engine=engine) as advisor:
         judge = Judge(advisor)
         for _ in range(count):
             judge.judge(cases.draw(rng))
@@ -50,19 +55,24 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=8)
     parser.add_argument("--kb", default=None, help="KB folder (default: the shipped KB)")
+    parser.add_argument("--engine", default=None, help="rule engine (default: the first that runs here)")
+    parser.add_argument("--profile", default=None, help="the KB's profile (default: its default profile)")
     args = parser.parse_args()
+    from clonus.engine.decide.backend import default_engine
     from clonus.engine.knowledge.load import load_kb
 
     from boundary_cases import BoundaryCases
 
-    space = BoundaryCases(load_kb(args.kb))
+    space = BoundaryCases(load_kb(args.kb, args.profile))
+    print(f"profile {space.kb.profile.name}, engine {args.engine or default_engine()}")
     print(f"boundary values: {sum(len(o) for o in space.options):,} over {len(space.dims)} dimensions "
           f"({space.size():,} combinations); {len(space.bases)} rule-test cases as contexts")
     shares = [args.cases // args.workers + (i < args.cases % args.workers) for i in range(args.workers)]
     started = time.perf_counter()
     with ProcessPoolExecutor(args.workers) as pool:
         results = list(pool.map(run, [args.seed + i for i in range(args.workers)], shares,
-                                [args.kb] * args.workers))
+                                [args.kb] * args.workers, [args.engine] * args.workers,
+                                [args.profile] * args.workers))
     violations: Counter = Counter()
     for _, found, _, _, _, _ in results:
         violations.update(found)

@@ -6,10 +6,19 @@ conditions compare with), refined with steps of 1 down to 1e-12 on each side of 
 daily dose (dose x doses per day) is brought as close to its thresholds as a dose of at most 15
 significant digits can bring it, for every frequency a notation writes.
 
-A case is judged two ways (`judge`): the README's safety promises, and an exact reference evaluation of
-the KB's rules in plain Python on the decimals as written (no float, no engine): every rule the engine
-fired must be a rule whose conditions hold on the exact values, and every such rule must have fired.
-Used by tests/test_properties.py (hypothesis and a bounded run) and benchmarks/boundary_run.py (100,000).
+Medications are names kb/medications.yaml knows: a drug value no condition names is a known medication
+no condition names (a strict fact refuses unknown text), and the classes of the other medications
+(`classes_of`) are not a dimension of their own but follow from the medications drawn, one of each class
+the conditions test added to the words the conditions name.
+
+A case is judged two ways (`judge`): the README's safety promises (in their own numbers, per profile,
+and the KB's safety section's exclusions and required codes), and an exact reference evaluation of the
+KB's rules (bound to the Advisor's profile: its parameters are in the conditions) in plain Python on the
+decimals as written (no float, no engine): every rule the engine fired must be a rule whose conditions
+hold on the exact values, and every such rule must have fired. Precedence only takes recommendations out
+of the answer, never firings out of the trace, so the trace is compared whole. Used by
+tests/test_properties.py (hypothesis and a bounded run, on every engine and profile) and
+benchmarks/boundary_run.py (100,000).
 """
 
 from __future__ import annotations
@@ -30,9 +39,10 @@ from clonus.engine.knowledge.conditions import Atom, holds
 from clonus.engine.knowledge.model import FactDef, Kb
 from clonus.engine.knowledge.numbers import exactness_problem
 
-# The README's safety paragraph, in its own numbers: what the answers are held to, whatever the KB says.
+# The README's safety paragraph, in its own numbers: what the answers are held to, whatever the KB says
+# (the label maximum of oral baclofen per profile: US labels 80 mg/day, BNF/SmPC 100 mg/day).
 ADULT_AGE = 18
-LABEL_MAX_MG = 80
+LABEL_MAX_MG = {"us": 80, "uk": 100}
 BACLOFEN = "baclofen"
 ABRUPT_STOP_WARNING = "warn_no_abrupt_discontinuation"
 DECISION_FIELDS = ("age", "drug", "dose", "frequency", "relief")
@@ -77,12 +87,36 @@ class BoundaryCases:
     def __init__(self, kb: Kb):
         self.kb = kb
         self.atoms = atoms_by_fact(kb.rules)
-        self.dims: tuple[Dimension, ...] = dimensions(kb, self.atoms)
+        self.dims: tuple[Dimension, ...] = self._with_classes(dimensions(kb, self.atoms))
         self.options: list[list[Point]] = [self._options(dim) for dim in self.dims]
         self.spellings: dict[int, list[str]] = {}
         for spelling, per_day in sorted(kb.frequencies.items()):
             self.spellings.setdefault(per_day, []).append(spelling)
         self.bases = [self._base(test.case) for test in kb.tests]
+
+    def _with_classes(self, dims: tuple[Dimension, ...]) -> tuple[Dimension, ...]:
+        """The dimensions with each `classes_of` fact folded into the medications it is the classes of:
+        the medication words the conditions name, with one medication of each class they test added."""
+        kb, out = self.kb, list(dims)
+        for dim in dims:
+            fact = kb.facts[dim.name]
+            if not fact.classes_of:
+                continue
+            out.remove(dim)
+            source = fact.classes_of
+            by_class = {}
+            for point in dim.points:
+                for wanted in dict(point)[dim.name] or ():
+                    by_class.setdefault(wanted, next(m for m, d in kb.medications.items() if wanted in d.classes))
+            given = next((d for d in out if d.name == source), None)
+            words = [dict(p)[source] or () for p in given.points] if given else [()]
+            classes = [tuple(by_class[c] for c in dict(p)[dim.name] or ()) for p in dim.points]
+            points = tuple(dict.fromkeys(((source, tuple(dict.fromkeys(w + c))),) for w in words for c in classes))
+            if given is not None:
+                out[out.index(given)] = Dimension(source, (source,), points)
+            else:
+                out.append(Dimension(source, (source,), points))
+        return tuple(sorted(out, key=lambda d: list(kb.facts).index(d.name)))
 
     def _base(self, case: Mapping) -> list[Point]:
         """A rule test's case as one point per dimension: a context in which to move a few facts."""
@@ -97,7 +131,7 @@ class BoundaryCases:
         return total
 
     def _options(self, dim: Dimension) -> list[Point]:
-        points = [{f: _exact(v) for f, v in point} for point in dim.points]
+        points = [{f: self._known(f, _exact(v)) for f, v in point} for point in dim.points]
         facts = [self.kb.facts[f] for f in dim.facts]
         if len(facts) == 1 and facts[0].type == "number" and not facts[0].parse:
             points += [{facts[0].name: v} for v in self._near(facts[0])]
@@ -107,6 +141,16 @@ class BoundaryCases:
         for point in points:
             unique.setdefault(json.dumps(point, default=str, sort_keys=True), point)
         return list(unique.values())
+
+    def _known(self, name: str, value: Any) -> Any:
+        """A medication text the vocabulary does not know (the boundaries' 'a value no condition names')
+        as a known medication no condition names: a strict fact refuses unknown text."""
+        fact = self.kb.facts[name]
+        if fact.vocabulary != "medications" or fact.type != "text" or value is None or value in self.kb.medications:
+            return value
+        named = {a.value for a in self.atoms.get(name, ()) if isinstance(a.value, str)}
+        named |= {v for a in self.atoms.get(name, ()) if isinstance(a.value, tuple) for v in a.value}
+        return next(m for m in self.kb.medications if m not in named)
 
     def _near(self, fact: FactDef) -> list[Decimal]:
         """Each threshold of a number fact, and one step below and above it for each step size."""
@@ -171,6 +215,10 @@ class BoundaryCases:
         for fact in self.kb.input_facts():
             if fact.name not in exact and fact.default is not None:
                 exact[fact.name] = _exact(fact.default)
+        for fact in self.kb.input_facts():
+            if fact.classes_of and fact.classes_of in exact:
+                exact[fact.name] = tuple(sorted({c for m in exact[fact.classes_of] if m in self.kb.medications
+                                                 for c in self.kb.medications[m].classes}))
         return Generated(data, exact)
 
     def _written(self, fact: FactDef, value: Any, rng: random.Random) -> Any:
@@ -255,6 +303,7 @@ class Judge:
         self.advisor = advisor
         self.kb = advisor.kb
         self.reference = Reference(self.kb, make_evaluation_plan(self.kb, advisor.plan.include_draft))
+        self.label_max = LABEL_MAX_MG[self.kb.profile.name]
         self.tally = Tally()
 
     def judge(self, case: Generated) -> None:
@@ -272,21 +321,27 @@ class Judge:
         tally.under_age += not adult and "age" in exact
         if plan is not None:
             tally.dose_plans += 1
-            if not plan.next_max_mg <= plan.ceiling_daily_mg <= LABEL_MAX_MG:
+            if not plan.regimen_daily_mg <= plan.next_max_mg <= plan.ceiling_daily_mg <= self.label_max:
                 tally.add("dose plan above the ceiling", case, f"{plan.next_max_mg} mg/day;")
             if not plan.current_daily_mg < plan.next_min_mg:
                 tally.add("dose plan does not increase", case)
+        if (plan is not None) != ("increase_baclofen" in codes):
+            tally.add("a dose plan without the increase, or the increase without one", case)
         escalation = {c for c in codes if self.kb.codes[c].category == self.kb.vocabulary.escalation_category}
         missing = [f for f in DECISION_FIELDS if f not in {**case.data.get("patient", {}),
                                                            **case.data.get("medication", {}),
                                                            **case.data.get("response", {})}]
         if (not adult or missing) and (plan is not None or escalation):
             tally.add("dosing advice under 18 or with a decision fact missing", case, f"age {exact.get('age')};")
-        for a, b in self.kb.exclusions:
+        for a, b in self.kb.invariants.exclusions:
             if a in codes and b in codes:
                 tally.add("exclusive codes together", case, f"{a} and {b};")
-        if str(exact.get("drug", "")).lower() == BACLOFEN and ABRUPT_STOP_WARNING not in codes:
+        if exact.get("drug") == BACLOFEN and ABRUPT_STOP_WARNING not in codes:
             tally.add("baclofen without the abrupt-stop warning", case)
+        for required in self.kb.invariants.required:
+            if all(holds(Atom(a.fact, a.op, _exact(a.value)), exact.get(a.fact), a.fact in exact) is True
+                   for a in required.when) and not set(required.codes) <= codes:
+                tally.add("a code the safety section requires is missing", case, f"{required.codes};")
         fired = {entry.rule for entry in result.trace}
         expected = self.reference.fired(exact)
         if fired != expected:
