@@ -213,8 +213,10 @@ def worker(kind: str, start: int) -> None:
                     code, out, err = run(prepared)
             except Exception as exc:  # noqa: BLE001 - the runner itself failed: reported as this input's result
                 code, out, err = -1, "", f"runner: {type(exc).__name__}: {exc}"
+        # stderr's head, and its last line whole (a KB with many problems ends with the summary)
         report.write(json.dumps({"index": index, "exit": code, "stdout": out[:200_000], "stderr": err[:4000],
-                                 "stderr_chars": len(err), "seconds": time.perf_counter() - began}) + "\n")
+                                 "last_line": (err.splitlines() or [""])[-1][:4000], "stderr_chars": len(err),
+                                 "seconds": time.perf_counter() - began}) + "\n")
 
 
 # -- the parent: workers, time limits, results ------------------------------------------------------------
@@ -267,6 +269,8 @@ def problems(entry: dict, result: dict) -> list[str]:
     expected = entry["exit"]
     err, out = result["stderr"], result["stdout"]
     lines = err.splitlines()
+    if result["stderr_chars"] > len(err):  # only the head was kept: its last line is cut, the real one kept
+        lines = lines[:-1] + [result.get("last_line", "")]
     if result["exit"] != expected:
         found.append(f"exit {result['exit']}, expected {expected}")
     if "Traceback" in err or "internal error" in err:
