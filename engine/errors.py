@@ -146,7 +146,7 @@ class EngineUnavailable(UsageError):
     def __init__(self, engine: str, reason: str, usable: tuple[str, ...] = ()):
         self.engine = engine
         hint = f"; use {' or '.join(usable)}" if usable else ""
-        super().__init__(f"--engine: {engine!r} cannot run here ({reason}){hint}")
+        super().__init__(f"--engine: {shown(engine)} cannot run here ({reason}){hint}")
 
 
 class LintError(UsageError):

@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 from clonus.engine.errors import KbError
 from clonus.engine.knowledge.load import default_kb_dir, load_kb
 
-FILES = ("kb.yaml", "facts.yaml", "codes.yaml", "sources.yaml", "notations.yaml", "rules/dosing.yaml",
-         "rules/next-steps.yaml", "rules/scope.tests.yaml")
+FILES = ("kb.yaml", "facts.yaml", "codes.yaml", "sources.yaml", "notations.yaml", "invariants.yaml",
+         "medications.yaml", "conditions.yaml", "teaching.yaml", "profiles/us.yaml", "rules/dosing.yaml",
+         "rules/next-steps.yaml", "rules/precautions.yaml", "rules/scope.tests.yaml")
 DOCS = {name: yaml.safe_load((default_kb_dir() / name).read_text(encoding="utf-8")) for name in FILES}
 VALUES = [None, 5, -1, 1.5, True, "x", "0130", "1:05", "", [], [["x"]], [{"a": 1}], {}, {"a": [1]},
           {"x": {"y": "z"}}, "x" * 5000]

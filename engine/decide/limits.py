@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 
 from clonus.engine.decide.evaluation import EvaluationPlan
-from clonus.engine.errors import KbError, Problem
+from clonus.engine.errors import KbError, Problem, shown
 from clonus.engine.knowledge.conditions import Atom
 from clonus.engine.knowledge.model import Rule
 
@@ -112,7 +112,7 @@ def _facts_read(plan: EvaluationPlan, limits: Limits) -> list[Problem]:
                     if len(seen) == limit + 1:
                         total = len({a.fact for r in plan.rules for alt in r.alternatives for a in alt})
                         return [_problem(_Where(rule, atom), limits, "facts_read",
-                                         f"the rules read {total:,} distinct facts ({atom.fact!r} is number "
+                                         f"the rules read {total:,} distinct facts ({shown(atom.fact)} is number "
                                          f"{limit + 1:,})")]
     return []
 
@@ -152,7 +152,7 @@ def _per_fact(plan: EvaluationPlan, limits: Limits, quantity: str,
                         crossed[fact] = _Where(rule, atom)
     what = {"tests_per_fact": "distinct comparisons (each listed value counts)",
             "patterns_per_fact": "distinct groups of conditions"}[quantity]
-    return [_problem(where, limits, quantity, f"fact {fact!r}: the rules make {len(seen[fact]):,} {what} on it")
+    return [_problem(where, limits, quantity, f"fact {shown(fact)}: the rules make {len(seen[fact]):,} {what} on it")
             for fact, where in crossed.items()]
 
 
@@ -186,7 +186,7 @@ def _alternatives_per_pattern(plan: EvaluationPlan, limits: Limits) -> list[Prob
                     total = sum(1 for r in plan.rules for alt in r.alternatives
                                 for group in _by_fact(alt).values() if _pattern(group) == key)
                     out.append(_problem(_Where(rule, atoms[0]), limits, "alternatives_per_pattern",
-                                        f"{total:,} rule alternatives ask the same of fact {key[0]!r} "
+                                        f"{total:,} rule alternatives ask the same of fact {shown(key[0])} "
                                         f"({' and '.join(key[1])})"))
     return out
 

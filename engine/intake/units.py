@@ -10,7 +10,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from clonus.engine.errors import CaseError
+from clonus.engine.errors import CaseError, shown
 from clonus.engine.knowledge.load.yamlsource import DECIMAL_RE
 from clonus.engine.knowledge.model import Kb
 from clonus.engine.knowledge.numbers import exactness_problem, to_number
@@ -38,7 +38,7 @@ def parse_mass_exact(kb: Kb, path: str, raw: Any) -> Decimal:
         raise CaseError(path, raw, f"{accepted}; a bare number has no unit")
     unit = match["unit"].lower()
     if unit not in kb.mass_units:
-        raise CaseError(path, raw, f"{accepted}; {unit!r} is not a mass unit{did_you_mean(unit, kb.mass_units)}")
+        raise CaseError(path, raw, f"{accepted}; {shown(unit)} is not a mass unit{did_you_mean(unit, kb.mass_units)}")
     factor = kb.mass_units[unit]
     return Decimal(match["number"]) * Decimal(repr(factor) if isinstance(factor, float) else factor)
 

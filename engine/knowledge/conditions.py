@@ -106,7 +106,7 @@ def _parse_scalar(text: str, params: Mapping[str, Scalar]) -> Scalar:
         if param["name"] not in params:
             from clonus.engine.suggest import did_you_mean
 
-            raise ConditionSyntaxError(f"unknown parameter {text!r}"
+            raise ConditionSyntaxError(f"unknown parameter {shown(text)}"
                                        f"{did_you_mean(param['name'], params).replace(chr(39), chr(39) + '$', 1)}")
         return params[param["name"]]
     if re.fullmatch(_NUMBER, text):

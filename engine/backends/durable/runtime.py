@@ -34,7 +34,7 @@ from typing import Any
 
 from clonus.engine.decide.backend import Evaluation, Firing
 from clonus.engine.decide.evaluation import EvaluationPlan
-from clonus.engine.errors import EngineError
+from clonus.engine.errors import EngineError, shown
 
 from .compiler import SENTINEL_FACT, SENTINEL_RULE, CompiledRuleset, word_key
 
@@ -133,8 +133,8 @@ class DurableEngine:
                 for fact, value in rule.asserts:
                     if fact in state.derived:
                         if state.derived[fact] != value:
-                            raise EngineError(f"rule {rule_id} asserts {fact} = {value!r} but it is already "
-                                              f"{state.derived[fact]!r}: derived facts hold one value")
+                            raise EngineError(f"rule {rule_id} asserts {fact} = {shown(value)} but it is already "
+                                              f"{shown(state.derived[fact])}: derived facts hold one value")
                         continue
                     state.derived[fact] = value
                     asserted.append((fact, value))

@@ -5,7 +5,7 @@ KB where both could fire is a located problem instead of an engine error on the 
 
 from __future__ import annotations
 
-from clonus.engine.errors import Problem
+from clonus.engine.errors import Problem, shown
 from clonus.engine.knowledge.boundaries import contradiction
 from clonus.engine.knowledge.conditions import Value, format_value
 from clonus.engine.knowledge.model import Kb, Rule
@@ -26,7 +26,8 @@ def conflicting_values(kb: Kb) -> list[Problem]:
         if len(pairs) > MAX_PAIRS:
             rule = asserted[-1][0]
             problems.append(Problem(rule.file, rule.line, rule.id, "then.assert",
-                                    f"{len(asserted):,} rules assert different values of {fact!r}; split the fact"))
+                                    f"{len(asserted):,} rules assert different values of {shown(fact)}; "
+                                    "split the fact"))
             continue
         for (first, a), (second, b) in pairs:
             if _can_fire_together(kb, first, second):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Any
 
+from clonus.engine.errors import shown
 from clonus.engine.knowledge.model import Medication
 
 from .common import Collector, mapping, unknown_keys
@@ -48,7 +49,7 @@ def load_medications(doc: Any, file: str, out: Collector) -> dict[str, Medicatio
         for written in (med.name, *med.names, *med.misspellings):
             key = written.replace(" ", "_").replace("-", "_")
             if seen.setdefault(key, med.name) != med.name:
-                out.add(file, line, None, str(name), f"{written!r} is also a name of {seen[key]!r}")
+                out.add(file, line, None, str(name), f"{shown(written)} is also a name of {shown(seen[key])}")
         medications[med.name] = med
     return medications
 
