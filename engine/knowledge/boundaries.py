@@ -129,19 +129,24 @@ def fact_values(kb: Kb, fact: FactDef, atoms: Sequence[Atom]) -> list[Value]:
 
 def dimensions(kb: Kb, atoms: Mapping[str, Sequence[Atom]]) -> tuple[Dimension, ...]:
     """One dimension per input fact the conditions read; a product fact is one dimension with its parts."""
-    read = [name for name in kb.facts if name in atoms and kb.facts[name].origin == "input"]
+    # only the facts the conditions read (and the products of them): contradiction() calls this for every
+    # alternative the lint checks, so its cost must not grow with the size of the KB
+    order = kb.fact_order
+    read = sorted((name for name in atoms if name in kb.facts and kb.facts[name].origin == "input"),
+                  key=order.__getitem__)
+    reading = set(read)
     dims: list[Dimension] = []
     taken: set[str] = set()
-    for name in kb.facts:
-        fact = kb.facts[name]
-        if fact.product_of and (name in read or any(p in read for p in fact.product_of)):
+    for fact in kb.product_facts:
+        name = fact.name
+        if name in reading or any(p in reading for p in fact.product_of):
             dims.append(Dimension(name, (name, *fact.product_of), _product_points(kb, fact, atoms)))
             taken.update((name, *fact.product_of))
     for name in read:
         if name not in taken:
             values = fact_values(kb, kb.facts[name], atoms.get(name, ()))
             dims.append(Dimension(name, (name,), tuple(((name, v),) for v in values)))
-    return tuple(sorted(dims, key=lambda d: list(kb.facts).index(d.name)))
+    return tuple(sorted(dims, key=lambda d: order[d.name]))
 
 
 def _product_points(kb: Kb, product: FactDef, atoms: Mapping[str, Sequence[Atom]]) -> tuple[Point, ...]:
