@@ -39,7 +39,7 @@ def check_engines(
     here.
     """
     from clonus.engine.decide.backend import ENGINES, load_backend
-    from clonus.engine.errors import OutputError, UsageError
+    from clonus.engine.errors import OutputError, UsageError, shown
     from clonus.engine.explain.enginecheck import render_json, render_text
     from clonus.engine.workbench.enginecheck import compare_engines
 
@@ -55,7 +55,7 @@ def check_engines(
         try:
             written = _write(out, comparison)
         except OSError as exc:
-            error = OutputError(f"--out: cannot write the differing cases to {str(out)!r} ({exc.strerror or exc})")
+            error = OutputError(f"--out: cannot write the differing cases to {shown(str(out))} ({exc.strerror or exc})")
             error.exit_code = 2
             raise error from exc
     if format is CheckFormat.json:

@@ -44,7 +44,7 @@ def diff(
     from clonus.engine.explain.diff import render_json, render_text
     from clonus.engine.workbench.kbdiff import case_changes, case_files, kb_cases, rule_changes
 
-    old, new = load_kb(old_kb), load_kb(new_kb)
+    old, new = load_kb(old_kb, option="OLD_KB"), load_kb(new_kb, option="NEW_KB")
     named = _cohort_cases(cohort, new) if cohort else case_files(cases) if cases else kb_cases(new, old)
     rules = rule_changes(old, new)
     changed, ran = case_changes(old, new, named, include_draft, engine=engine)

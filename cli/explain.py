@@ -38,7 +38,7 @@ def explain(
     explanation is shown instead); 2 unusable case or unknown code.
     """
     from clonus.engine.decide.advisor import Advisor
-    from clonus.engine.errors import UsageError
+    from clonus.engine.errors import UsageError, shown
     from clonus.engine.explain.whynot import explain_codes, render_text
     from clonus.engine.intake.case import parse_case
     from clonus.engine.suggest import did_you_mean
@@ -46,7 +46,7 @@ def explain(
     knowledge = load_kb(kb)
     for code in (why or []) + (why_not or []):
         if code not in knowledge.codes:
-            raise UsageError(f"unknown code {code!r}{did_you_mean(code, knowledge.codes)}; see kb/codes.yaml")
+            raise UsageError(f"unknown code {shown(code)}{did_you_mean(code, knowledge.codes)}; see kb/codes.yaml")
     case = parse_case(knowledge, read_case_data(case_file))
     with Advisor(knowledge, include_draft=include_draft, engine=engine) as advisor:
         got = advisor.answer(case)

@@ -99,7 +99,7 @@ def graph(
 
 def _format(format: Format | None, output: Path | None) -> str:
     """The format asked for, or named by the output's suffix; an unknown suffix is refused, naming them all."""
-    from clonus.engine.errors import GraphError
+    from clonus.engine.errors import GraphError, shown
     from clonus.engine.graph.export.formats import FORMATS, SUFFIXES
 
     if format is not None:
@@ -107,7 +107,7 @@ def _format(format: Format | None, output: Path | None) -> str:
     if output is None:
         return "dot"
     if output.suffix.lower() not in SUFFIXES:
-        raise GraphError(f"-o {str(output)!r}: the suffix {output.suffix or '(none)'!r} names no format; "
+        raise GraphError(f"-o {shown(str(output))}: the suffix {shown(output.suffix or '(none)')} names no format; "
                          f"use one of {', '.join(sorted(SUFFIXES))}, or give --format ({', '.join(FORMATS)})")
     return SUFFIXES[output.suffix.lower()]
 
@@ -157,9 +157,9 @@ def _write_deck(folder: Path, knowledge, case: str | None, include_draft: bool, 
         for name, data in files.items():
             (folder / name).write_bytes(data)
     except OSError as exc:
-        from clonus.engine.errors import OutputError
+        from clonus.engine.errors import OutputError, shown
 
-        raise OutputError(f"cannot write the deck to {str(folder)!r}: {exc.strerror or exc}") from exc
+        raise OutputError(f"cannot write the deck to {shown(str(folder))}: {exc.strerror or exc}") from exc
     for page in pages:
         under = "" if page.fit.fits else " - UNDER THE 14 px FLOOR: a branch too big to split (see kb/teaching.yaml)"
         typer.echo(f"clonus: page {page.stem}: {page.title} ({page.fit.width:.0f} x {page.fit.height:.0f} pt, "
@@ -175,8 +175,8 @@ def _write(data: bytes, output: Path | None, fmt: str, g) -> None:
     try:
         output.write_bytes(data)
     except OSError as exc:
-        from clonus.engine.errors import OutputError
+        from clonus.engine.errors import OutputError, shown
 
-        raise OutputError(f"cannot write {str(output)!r}: {exc.strerror or exc}") from exc
+        raise OutputError(f"cannot write {shown(str(output))}: {exc.strerror or exc}") from exc
     typer.echo(f"clonus: wrote {output} ({fmt}, {g.number_of_nodes()} nodes, {g.number_of_edges()} edges)",
                err=True)

@@ -58,8 +58,10 @@ class ClonusGroup(TyperGroup):
         argv = list(sys.argv[1:] if given is None else given)
         kwargs.pop("standalone_mode", None)
         kwargs.setdefault("prog_name", args[1] if len(args) > 1 else "clonus")
-        self._advise_for_kb(argv)
+        if sys.stdout is None:  # started with standard output closed: writing the answer fails as one line
+            sys.stdout = _ClosedOutput()
         try:
+            self._advise_for_kb(argv)
             code = super().main(argv, standalone_mode=False, **kwargs)
             sys.stdout.flush()
         except click.UsageError as exc:
@@ -107,6 +109,24 @@ class ClonusGroup(TyperGroup):
 _WRITE_ERRORS = (errno.EPIPE, errno.ENOSPC, errno.EBADF, errno.EIO, errno.EDQUOT)
 
 
+class _ClosedOutput:
+    """Standard output when the process started without one (`clonus advise x >&-`): Python then sets
+    sys.stdout to None, and the first write would be an AttributeError (an internal error, exit 1).
+    Every write fails as a closed file does, so the answer ends as one line, exit 2."""
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, "standard output is closed")
+
+    def flush(self) -> None:
+        return None
+
+    def fileno(self) -> int:
+        raise OSError(errno.EBADF, "standard output is closed")
+
+    def isatty(self) -> bool:
+        return False
+
+
 def _output_error(exc: OSError) -> Exception:
     """A failed write to standard output as an OutputError (exit 2, one line); any other OSError as it is."""
     from clonus.engine.errors import OutputError
@@ -121,7 +141,7 @@ def _output_error(exc: OSError) -> Exception:
 
 def _report(exc: Exception) -> int:
     """One line (a KB's problems first) for a failure; the exit code it carries."""
-    from clonus.engine.errors import ClonusError, KbError
+    from clonus.engine.errors import ClonusError, KbError, clip
 
     if isinstance(exc, OSError):
         exc = _output_error(exc)
@@ -135,8 +155,8 @@ def _report(exc: Exception) -> int:
         return exc.exit_code
     if _DEBUG["on"]:
         raise exc
-    _say(f"clonus: internal error (a bug in clonus, please report it): {type(exc).__name__}: {exc}"
-         " (rerun with --debug for the traceback)")
+    _say(f"clonus: internal error (a bug in clonus, please report it): {type(exc).__name__}: "
+         f"{clip(str(exc), 300)} (rerun with --debug for the traceback)")
     return 1
 
 

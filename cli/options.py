@@ -31,25 +31,64 @@ IncludeDraft = Annotated[bool, typer.Option(
     "--include-draft", help="Also run draft and reviewed rules (the answer says so).")]
 
 
-def load_kb(kb_dir: Path | None, profile: str | None = None, fhir: bool = True) -> Kb:
+def load_kb(kb_dir: Path | None, profile: str | None = None, fhir: bool = True, option: str = "--kb") -> Kb:
     """The KB in `kb_dir` (the shipped one when None) bound to `profile` (its default when None); KbError
     lists every problem. `fhir=False`: without its FHIR mapping (a case file does not need it; see
-    engine/knowledge/load)."""
+    engine/knowledge/load). A folder that is not there, or holds no kb.yaml, is one line naming the
+    option (UsageError), not a load problem."""
     from clonus.engine.knowledge.load import load_kb as load
 
+    if kb_dir is not None:
+        check_kb_dir(kb_dir, option)
     return load(kb_dir, profile, fhir=fhir)
 
 
-def read_case(arg: str) -> tuple[str, str]:
-    """A case argument's text and the name errors give it: '-' is standard input, read as <stdin>."""
-    from clonus.engine.errors import CaseFileError
+def check_kb_dir(kb_dir: Path, option: str = "--kb") -> None:
+    """UsageError when `kb_dir` is not a folder with a kb.yaml."""
+    from clonus.engine.errors import UsageError, shown
+    from clonus.engine.knowledge.load.files import is_file
 
-    if arg == "-":
-        return sys.stdin.read(), "<stdin>"
     try:
-        return Path(arg).read_text(encoding="utf-8"), arg
+        folder, exists = kb_dir.is_dir(), kb_dir.exists()
+    except OSError as exc:  # a name too long, say: nothing there can be a KB
+        raise UsageError(f"{option}: {shown(str(kb_dir))} cannot be used ({exc.strerror})") from exc
+    if not folder:
+        what = "does not exist" if not exists else "is not a folder"
+        raise UsageError(f"{option}: {shown(str(kb_dir))} {what}; give a KB folder (one with a kb.yaml)")
+    if not is_file(kb_dir / "kb.yaml"):
+        raise UsageError(f"{option}: {shown(str(kb_dir))} is not a clonus KB folder: it has no kb.yaml")
+
+
+def read_case(arg: str) -> tuple[str, str]:
+    """A case argument's text and the name errors give it: '-' is standard input, read as <stdin>.
+
+    Only a regular file (symlinks resolved) is read, and only its first few MB: a FIFO, /dev/zero or a
+    folder is refused at once; standard input is read up to the same limit, as UTF-8."""
+    from clonus.engine.errors import CaseFileError
+    from clonus.engine.knowledge.load.files import MAX_FILE_BYTES, decode, read_text
+
+    try:
+        if arg == "-":
+            return _read_stdin(MAX_FILE_BYTES, decode), "<stdin>"
+        return read_text(arg), arg
     except (OSError, UnicodeDecodeError) as exc:
-        raise CaseFileError(arg, getattr(exc, "strerror", None) or str(exc), "case file") from exc
+        name = "<stdin>" if arg == "-" else arg
+        raise CaseFileError(name, _why(exc), None if arg == "-" else "case file") from exc
+
+
+def _read_stdin(limit: int, decode) -> str:
+    """Standard input's bytes, at most limit + 1 of them, decoded as UTF-8 (a text stream as it is)."""
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:  # a text stream put in place of standard input (tests, embedding)
+        text = sys.stdin.read(limit + 1)
+        return decode(text.encode("utf-8", "surrogateescape"), limit)
+    return decode(stream.read(limit + 1), limit)
+
+
+def _why(exc: OSError | UnicodeDecodeError) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not UTF-8 text: byte {exc.start} is {exc.object[exc.start:exc.start + 1]!r}"
+    return exc.strerror or str(exc)
 
 
 def read_case_data(arg: str) -> dict:

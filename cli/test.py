@@ -29,7 +29,7 @@ def rule_tests(
     Exit codes: 0 every case passes (and coverage reaches --min-coverage), 1 otherwise, 2 the KB
     cannot be loaded.
     """
-    from clonus.engine.errors import OutputError
+    from clonus.engine.errors import OutputError, shown
     from clonus.engine.explain.rule_tests import junit_xml, render_text
     from clonus.engine.workbench.ruletests import run_tests
 
@@ -38,7 +38,7 @@ def rule_tests(
         try:
             junit.write_text(junit_xml(run), encoding="utf-8")
         except OSError as exc:
-            error = OutputError(f"--junit: cannot write {str(junit)!r} ({exc.strerror or exc})")
+            error = OutputError(f"--junit: cannot write {shown(str(junit))} ({exc.strerror or exc})")
             error.exit_code = 2
             raise error from exc
     typer.echo(render_text(run, show_coverage, min_coverage is not None, verbose), nl=False)

@@ -23,6 +23,65 @@ service answers with, so that neither face chooses per call site.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
+
+SHOWN_CHARS = 100  # the most of any value a message echoes: a 50 MB string or an alias bomb stays one short line
+MAX_PROBLEM_CHARS = 1_000  # a KB problem's message, whatever it quotes: one line of bounded length
+
+
+def shown(value: object, limit: int = SHOWN_CHARS) -> str:
+    """A value as a message quotes it (its repr), cut to about `limit` characters. The work is bounded
+    too: containers are walked only as far as the text can reach, so nested aliases never expand."""
+    text = _bounded(value, limit + 1, 0)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def clip(text: str, limit: int = SHOWN_CHARS) -> str:
+    """Text a message shows unquoted (a path, a name): on one line, control characters escaped, cut to
+    about `limit` characters."""
+    line = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text[: limit + 1])
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def _bounded(value: object, budget: int, depth: int) -> str:
+    """repr(value), or a prefix of it at least `budget` characters long when it is longer."""
+    if isinstance(value, str):
+        return repr(value[:budget])
+    if isinstance(value, Decimal):
+        return str(value)[:budget]  # as written in the case: 17.9999, not Decimal('17.9999')
+    if isinstance(value, (bytes, bytearray)):
+        return repr(bytes(value[:budget]))
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 4 * budget:
+        return f"an integer of {value.bit_length() * 3 // 10}+ digits"  # repr would be long (or refused)
+    if isinstance(value, (list, tuple, set, frozenset, dict)):
+        return _bounded_container(value, budget, depth)
+    return repr(value)[:budget] if not hasattr(value, "__dict__") else f"<{type(value).__name__}>"
+
+
+def _bounded_container(value: list | tuple | set | frozenset | dict, budget: int, depth: int) -> str:
+    marks = {"list": "[]", "tuple": "()"}.get(_base(value).__name__, "{}")
+    if depth > 8:
+        return marks[0] + "..." + marks[1]
+    parts, used = [], 1
+    items = value.items() if isinstance(value, dict) else value
+    for item in items:
+        if used > budget:
+            parts.append("...")
+            break
+        if isinstance(value, dict):
+            key, inner = item
+            text = _bounded(key, budget - used, depth + 1) + ": " + _bounded(inner, budget - used, depth + 1)
+        else:
+            text = _bounded(item, budget - used, depth + 1)
+        parts.append(text)
+        used += len(text) + 2
+    if isinstance(value, tuple) and len(parts) == 1 and parts[0] != "...":
+        return f"({parts[0]},)"
+    return marks[0] + ", ".join(parts) + marks[1]
+
+
+def _base(value: object) -> type:
+    return next(t for t in (dict, list, tuple, set, frozenset) if isinstance(value, t))
 
 
 @dataclass(frozen=True)
@@ -36,12 +95,13 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        parts = [f"{self.file}:{self.line}"]
+        """One line, of bounded length whatever a KB file holds (each part clipped)."""
+        parts = [f"{clip(self.file, 300)}:{self.line}"]
         if self.rule:
-            parts.append(self.rule)
+            parts.append(clip(self.rule))
         if self.field:
-            parts.append(self.field)
-        parts.append(self.message)
+            parts.append(clip(self.field))
+        parts.append(clip(self.message, MAX_PROBLEM_CHARS))
         return ": ".join(parts)
 
 
@@ -68,7 +128,7 @@ class CaseError(UsageError):
         self.field = field
         self.value = value
         self.accepted = accepted
-        super().__init__(message or f"{field}: {value!r} is not accepted; expected {accepted}")
+        super().__init__(message or f"{field}: {shown(value)} is not accepted; expected {accepted}")
 
 
 class CaseFileError(UsageError):
@@ -76,7 +136,7 @@ class CaseFileError(UsageError):
 
     def __init__(self, path: str, reason: str, label: str | None = None):
         self.path = path
-        where = f"{label}: {path!r}" if label else f"{path}:"
+        where = f"{label}: {shown(path)}" if label else f"{clip(path)}:"
         super().__init__(f"{where} cannot be read ({reason})")
 
 
@@ -90,7 +150,7 @@ class EngineUnavailable(UsageError):
     def __init__(self, engine: str, reason: str, usable: tuple[str, ...] = ()):
         self.engine = engine
         hint = f"; use {' or '.join(usable)}" if usable else ""
-        super().__init__(f"--engine: {engine!r} cannot run here ({reason}){hint}")
+        super().__init__(f"--engine: {shown(engine)} cannot run here ({reason}){hint}")
 
 
 class LintError(UsageError):

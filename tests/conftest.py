@@ -60,3 +60,17 @@ def reference_case() -> dict:
         "medication": {"drug": "baclofen", "dose": "15 mg", "frequency": "q8h"},
         "response": {"relief": "inadequate"},
     }
+
+
+@pytest.fixture
+def kb_copy_factory():
+    """Copies of the shipped KB made on demand: make(target) -> target."""
+    import shutil
+
+    from clonus.engine.knowledge.load import default_kb_dir
+
+    def make(target):
+        shutil.copytree(default_kb_dir(), target, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+        return target
+
+    return make

@@ -262,9 +262,9 @@ def test_empty_stdin():
 BAD_INPUT = [
     # (id, how the case is changed (section, field, value) or flags, the message that must start stderr)
     ("unknown-field", ("patient", "weight", 70),
-     "patient.weight: '70' is not accepted; expected a known field of patient: age, breastfeeding, condition,"),
+     "patient.weight: 70 is not accepted; expected a known field of patient: age, breastfeeding, condition,"),
     ("unknown-section", ("patients", None, {"age": 45}),
-     "patients: '{\"age\": 45}' is not accepted; expected one of the sections medication, patient, response "
+     "patients: {'age': 45} is not accepted; expected one of the sections medication, patient, response "
      "(did you mean 'patient'?)"),
     ("wrong-type-boolean", ("patient", "dialysis", "sometimes"),
      "patient.dialysis: 'sometimes' is not accepted; expected true or false"),
@@ -338,7 +338,19 @@ def test_broken_kb_folder_lists_located_problems(kb_copy, monkeypatch):
 def test_kb_folder_that_is_not_a_kb(tmp_path):
     result = advise(*REFERENCE_FLAGS, "--kb", str(tmp_path))
     assert result.exit_code == 2 and result.stdout == ""
-    assert "not a clonus KB folder: kb.yaml is missing" in result.stderr
+    assert result.stderr == f"clonus: error: --kb: {str(tmp_path)!r} is not a clonus KB folder: it has no kb.yaml\n"
+
+
+@pytest.mark.parametrize("where", ["missing", "file"])
+def test_regression_kb_option_on_a_missing_folder_is_one_line(tmp_path, where):
+    """Bug: --kb on a folder that does not exist printed a load problem and a summary: two lines."""
+    target = tmp_path / "nowhere"
+    if where == "file":
+        target.write_text("not a folder", encoding="utf-8")
+    result = advise(*REFERENCE_FLAGS, "--kb", str(target))
+    assert result.exit_code == 2 and result.stdout == ""
+    what = "does not exist" if where == "missing" else "is not a folder"
+    assert result.stderr == (f"clonus: error: --kb: {str(target)!r} {what}; give a KB folder (one with a kb.yaml)\n")
 
 
 def test_a_copy_of_the_shipped_kb_answers_the_same(kb_copy):

@@ -125,3 +125,14 @@ def test_a_closed_standard_output_is_one_line():
         proc.wait(timeout=60)
     assert proc.returncode == 2, stderr
     assert stderr.count("\n") == 1 and "could not be written" in stderr and "Traceback" not in stderr
+
+
+def test_regression_standard_output_closed_from_the_start_is_one_line():
+    """Bug: with standard output closed (`clonus advise x >&-`) Python sets sys.stdout to None, and the
+    first write was an AttributeError: an internal error, exit 1. Now it is the output failure it is."""
+    import os
+
+    proc = subprocess.run([CLONUS, "advise", EXAMPLE], stdout=None, stderr=subprocess.PIPE, text=True,
+                          timeout=60, preexec_fn=lambda: os.close(1))
+    assert proc.returncode == 2
+    assert proc.stderr == "clonus: error: the output could not be written (standard output is closed)\n"

@@ -71,6 +71,9 @@ class _Dropping:
     def available(self):
         return None
 
+    def limits(self):
+        return self.inner.limits()
+
     def compile(self, plan):
         engine, rule = self.inner.compile(plan), self.rule
 

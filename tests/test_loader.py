@@ -81,23 +81,31 @@ SHAPES = [
     ("recommend-params-not-a-mapping", "rules/dosing.yaml", "id: baclofen.escalate.redistribute",
      "recommend: [redistribute_to_3_4_daily_doses]",
      "recommend: [{code: redistribute_to_3_4_daily_doses, params: 5}]",
-     "baclofen.escalate.redistribute: then.recommend: params of 'redistribute_to_3_4_daily_doses' must be a mapping"),
+     "baclofen.escalate.redistribute: then.recommend[0].params: is a whole number; expected a mapping"),
     ("assert-a-list", "rules/dosing.yaml", "id: baclofen.dose.at-max", "assert: {dose_band: at_max}",
      "assert: [dose_band]",
-     "baclofen.dose.at-max: then.assert: maps derived facts to values, like {escalating: true}"),
+     "baclofen.dose.at-max: then.assert: is a list; expected a mapping (Derived facts to assert: {fact: value})"),
     ("limit-dose-plan-a-number", "rules/precautions.yaml", "id: caution.respiratory",
      "limit_dose_plan: {step_max_mg: $cautious_step_max_mg, min_interval_h: $cautious_min_interval_h}",
      "limit_dose_plan: 5",
-     "caution.respiratory: then.limit_dose_plan: is a mapping, like {step_max_mg: 5}"),
+     "caution.respiratory: then.limit_dose_plan: is a whole number; expected a mapping (limits a precaution sets "
+     "on any dose plan made for the case; the tightest of all that apply wins)"),
     ("divided-doses-a-number", "kb.yaml", "dose_plans:", "divided_doses: [3, 4]", "divided_doses: 3",
      "dose_plans.oral_baclofen.divided_doses: is required and must be valid"),
     ("product-of-a-number", "facts.yaml", "\n  daily_dose_mg:", "product_of: [dose_mg, doses_per_day]",
-     "product_of: 5", "daily_dose_mg.product_of: is a list of facts"),
+     "product_of: 5", "daily_dose_mg.product_of: is a whole number; expected a list"),
     ("exclusion-pair-of-lists", "invariants.yaml", "exclusions:", "- [increase_baclofen, no_escalation_at_max_dose]",
      "- [[increase_baclofen], no_escalation_at_max_dose]", "exclusions: each exclusion is a pair [code, code]"),
+    ("sources-a-list-of-lists", "rules/dosing.yaml", "id: baclofen.dose.at-max", "sources: [S01, S03, S09]",
+     "sources: [[S00]]", "baclofen.dose.at-max: sources[0]: is a list; expected a text"),
+    ("recommend-code-a-list", "rules/dosing.yaml", "id: baclofen.escalate.redistribute",
+     "recommend: [redistribute_to_3_4_daily_doses]", "recommend: [{code: [a, b]}]",
+     "baclofen.escalate.redistribute: then.recommend[0].code: is a list; expected a text"),
+    ("when-a-number", "rules/dosing.yaml", "id: baclofen.dose.at-max", "- daily_dose_mg == $max_daily_mg", "- 80",
+     "baclofen.dose.at-max: when[0]: is a whole number; expected a text or a list or a mapping"),
     ("rule-test-expect-a-word", "rules/scope.tests.yaml", "name: reference case is in scope",
      "expect: [increase_baclofen, warn_no_abrupt_discontinuation]", "expect: increase_baclofen",
-     "reference case is in scope: expect: is a list of codes"),
+     "reference case is in scope: expect: is a text; expected a list (Codes that must appear)"),
 ]
 
 
@@ -517,3 +525,77 @@ def test_collections_are_tuples(shipped_kb):
                   rule.dose_plan["divided_doses"], rule.dose_plan["dose_steps_mg"],
                   shipped_kb.facts["spasticity"].values, shipped_kb.facts["daily_dose_mg"].product_of):
         assert isinstance(value, tuple), value
+
+
+EXTRA_BAND_RULE = """
+  - id: baclofen.dose.high
+    title: High daily dose
+    status: draft
+    version: 1
+    sources: [S01]
+    rationale: A second band rule whose range overlaps the others.
+    when:
+      - daily_dose_mg {op} {value}
+    then:
+      assert: {{dose_band: at_max}}
+"""
+
+
+def test_regression_conflicting_derived_values_are_a_load_problem(kb_dir):
+    """Bug: two rules asserting different values of one derived fact for the same case passed every load
+    check and failed at run time ('derived facts hold one value', exit 1, no file, line or rule)."""
+    path = kb_dir / "rules" / "dosing.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text + EXTRA_BAND_RULE.format(op=">=", value=70), encoding="utf-8")
+    line = text.count("\n") + 2
+    found = problems(kb_dir)
+    overlapping = (("below-max", "below_max"), ("above-max", "above_max"), ("implausibly-high", "implausibly_high"))
+    where = {band: line_of(kb_dir, "rules/dosing.yaml", f"id: baclofen.dose.{band}") for band, _ in overlapping}
+    assert found == [
+        f"kb/rules/dosing.yaml:{line}: baclofen.dose.high: then.assert: asserts dose_band = at_max, but "
+        f"baclofen.dose.{band} (kb/rules/dosing.yaml:{where[band]}) asserts dose_band = {value} and both can fire "
+        "for one case; a derived fact holds one value: make their conditions exclude each other"
+        for band, value in overlapping]
+
+
+def test_rules_asserting_different_values_on_exclusive_conditions_load(kb_dir):
+    path = kb_dir / "rules" / "dosing.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + EXTRA_BAND_RULE.format(op="==", value=80), encoding="utf-8")
+    assert "baclofen.dose.high" in {r.id for r in load_kb(kb_dir).rules}  # the same value as at-max: no conflict
+
+
+@pytest.mark.parametrize("how", ["empty", "missing"])
+def test_regression_a_kb_with_no_rule_files_is_refused(kb_dir, how):
+    """Issue 8 §4: deleting the rules took the abrupt-stop warning out of every answer. A KB without rule
+    files is refused at load (it could answer nothing); with rules that never give a warning the safety
+    section requires, every answer is refused instead (test_an_answer_without_a_required_warning_...)."""
+    import shutil
+
+    if how == "empty":
+        for path in (kb_dir / "rules").glob("*.yaml"):
+            path.unlink()
+    else:
+        shutil.rmtree(kb_dir / "rules")
+    assert problems(kb_dir) == ["kb/rules:0: holds no rule file: the rules live in rules/*.yaml"]
+
+
+def test_an_answer_without_a_required_warning_is_refused_never_shown(kb_copy):
+    """The safety section requires the abrupt-stop warning for everyone on baclofen, whatever the rules:
+    a KB whose rules never give it answers no case (SafetyError, exit 1 in one line), rather than
+    answering without it."""
+    from typer.testing import CliRunner
+
+    from clonus.cli.main import app
+    from clonus.engine.decide.advisor import Advisor
+    from clonus.engine.errors import SafetyError
+
+    from conftest import EXAMPLES, reference_case
+    from test_runtime_guards import MONITOR, write_rules
+
+    kb = load_kb(write_rules(kb_copy, [{"id": "t.adult", "when": ["age >= 18"], "then": MONITOR}]))
+    with Advisor(kb) as advisor, pytest.raises(SafetyError, match="lacks warn_no_abrupt_discontinuation"):
+        advisor.advise(reference_case())
+    result = CliRunner().invoke(app, ["advise", str(EXAMPLES / "01-reference.yaml"), "--kb", str(kb_copy)])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr == ("clonus: error: the answer lacks warn_no_abrupt_discontinuation, which the safety "
+                             "section requires when drug == baclofen\n")

@@ -2,19 +2,26 @@
 installed (the `engine_advisor` fixture of conftest.py).
 
 Every case generated here is valid input, so `advise` must answer it: a CaseError or a SafetyError is a
-failure of the property as much as a broken invariant.
+failure of the property as much as a broken invariant. Values come from anywhere in range, and from the
+KB's own thresholds (tests/boundary_cases.py): at each, and a step of 1 down to 1e-12 either side.
 """
 
 from __future__ import annotations
 
 import json
+import random
 from decimal import Decimal
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clonus.engine.knowledge.load import default_kb_dir
+from clonus.engine.decide.advisor import Advisor
+from clonus.engine.knowledge.load import default_kb_dir, load_kb
+
+from boundary_cases import BoundaryCases, Generated, Judge, Tally
+from conftest import engine_params
 
 NOTATIONS = yaml.safe_load((default_kb_dir() / "notations.yaml").read_text(encoding="utf-8"))
 FREQUENCIES = sorted(NOTATIONS["frequencies"])
@@ -50,7 +57,19 @@ def often(strategy):
     return st.one_of(strategy, strategy, strategy, st.none())
 
 
-ages = st.one_of(st.integers(0, 110), st.decimals(0, 110, places=1).map(float))
+BOUNDARIES = BoundaryCases(load_kb(default_kb_dir()))
+PROFILES = BOUNDARIES.kb.profiles
+BOUNDARIES_OF = {name: BOUNDARIES if name == BOUNDARIES.kb.profile.name else BoundaryCases(load_kb(None, name))
+                 for name in PROFILES}
+
+
+def near_thresholds(fact: str):
+    """The fact's values at, just below and just above each of the KB's thresholds (as case files write them)."""
+    dim = next(i for i, d in enumerate(BOUNDARIES.dims) if d.facts == (fact,))
+    return st.sampled_from([p[fact] for p in BOUNDARIES.options[dim] if p[fact] is not None])
+
+
+ages = st.one_of(st.integers(0, 110), st.decimals(0, 110, places=1).map(float), near_thresholds("age"))
 
 
 @st.composite
@@ -62,7 +81,8 @@ def cases(draw, age=None, drug=None, route=None, missing: tuple[str, ...] = ()) 
         "respiratory_compromise": draw(maybe(st.booleans())),
         "sleep_apnea": draw(maybe(st.sampled_from(["none_known", "suspected", "untreated", "treated"]))),
         "stroke": draw(maybe(st.booleans())),
-        "egfr": draw(maybe(st.one_of(st.integers(0, 200), st.decimals(0, 200, places=1).map(float)))),
+        "egfr": draw(maybe(st.one_of(st.integers(0, 200), st.decimals(0, 200, places=1).map(float),
+                                     near_thresholds("egfr")))),
         "dialysis": draw(maybe(st.booleans())),
         "hepatic_disease": draw(maybe(st.booleans())),
         "epilepsy": draw(maybe(st.booleans())),
@@ -151,8 +171,12 @@ def test_missing_decision_fact_gives_no_dosing_advice_and_is_named(engine_adviso
         assert set(gone) <= set(result.missing)
 
 
+ADULT_AGE = 18  # README: no dosing advice under 18
+
+
 @PROPERTY_SETTINGS
-@given(case=cases(age=st.one_of(st.integers(0, 17), st.decimals(0, "17.9", places=1).map(float))))
+@given(case=cases(age=st.one_of(st.integers(0, 17), st.decimals(0, "17.9", places=1).map(float),
+                                near_thresholds("age").filter(lambda a: a < ADULT_AGE))))
 def test_under_18_gives_no_dosing_advice(engine_advisor, case):
     result = engine_advisor.advise(case)
     assert result.dose_plan is None
@@ -202,3 +226,87 @@ def test_regression_tiny_dose_with_a_5_mg_step_limit_gets_advice(engine_advisor)
     result = engine_advisor.advise(case)
     assert result.dose_plan is None
     assert "verify_dose_implausible" in result.codes() and "increase_baclofen" not in result.codes()
+
+
+# -- at and around every threshold of the KB (tests/boundary_cases.py) ---------------------------------------
+
+@pytest.fixture(scope="module", params=[pytest.param((engine.values[0], profile), id=f"{engine.id}-{profile}",
+                                                     marks=engine.marks)
+                                        for engine in engine_params() for profile in PROFILES])
+def profile_judge(request):
+    """A Judge (tests/boundary_cases.py) on an Advisor for each installed engine and each profile of the KB."""
+    engine, profile = request.param
+    with Advisor(BOUNDARIES_OF[profile].kb, engine=engine) as advisor:
+        yield Judge(advisor)
+
+
+@st.composite
+def boundary_cases(draw) -> tuple[int, list[int], list[tuple[int, int]] | None]:
+    """The draw of a boundary case, in any profile's boundaries: every dimension at one of its points
+    (indices, each taken modulo that dimension's options), or a rule test's case with one to three moved."""
+    seed = draw(st.integers(0, 2**32))
+    if draw(st.booleans()):
+        return seed, [draw(st.integers(0, 10**6)) for _ in BOUNDARIES.dims], None
+    moves = draw(st.lists(st.integers(0, len(BOUNDARIES.dims) - 1), min_size=1, max_size=3, unique=True))
+    return seed, [draw(st.integers(0, 10**6))], [(i, draw(st.integers(0, 10**6))) for i in moves]
+
+
+def _case(cases: BoundaryCases, drawn) -> Generated:
+    seed, picks, moves = drawn
+    rng = random.Random(seed)
+    if moves is None:
+        return cases.case([options[k % len(options)] for options, k in zip(cases.options, picks, strict=True)], rng)
+    return cases.moved(picks[0] % len(cases.bases), [(i, k % len(cases.options[i])) for i, k in moves], rng)
+
+
+@settings(PROPERTY_SETTINGS, max_examples=300)
+@given(drawn=boundary_cases())
+def test_answers_at_and_around_every_threshold_keep_every_invariant_and_the_exact_rules(profile_judge, drawn):
+    assert [len(BOUNDARIES_OF[p].dims) for p in PROFILES] == [len(BOUNDARIES.dims)] * len(PROFILES)
+    profile_judge.tally = Tally()
+    profile_judge.judge(_case(BOUNDARIES_OF[profile_judge.kb.profile.name], drawn))
+    assert profile_judge.tally.violations == {}, profile_judge.tally.examples
+
+
+BOUNDED_RUN = 2_000  # benchmarks/boundary_run.py runs 100,000 and prints the counts
+
+
+def test_bounded_run_at_and_around_every_threshold_has_no_violation(profile_judge):
+    profile_judge.tally = Tally()
+    cases = BOUNDARIES_OF[profile_judge.kb.profile.name]
+    rng = random.Random(8)
+    for _ in range(BOUNDED_RUN):
+        profile_judge.judge(cases.draw(rng))
+    tally = profile_judge.tally
+    assert tally.cases == BOUNDED_RUN and tally.violations == {}, tally.examples
+    assert tally.dose_plans > BOUNDED_RUN // 20 and tally.under_age > BOUNDED_RUN // 20
+
+
+def test_boundary_values_reach_every_threshold_from_both_sides():
+    """The generated values are the KB's thresholds and their neighbours down to 1e-12: 17.9999 and
+    17.999999999999 for `age >= 18`, 29.9996 for `egfr < 30`, a daily dose a hair under 80 mg/day."""
+    values = {d.name: [p for p in options] for d, options in zip(BOUNDARIES.dims, BOUNDARIES.options, strict=True)}
+    ages = {p["age"] for p in values["age"] if p["age"] is not None}
+    assert {Decimal("17.9999"), Decimal("17.999999999999"), Decimal(18), Decimal("18.000000000001")} <= ages
+    egfrs = {p["egfr"] for p in values["egfr"] if p["egfr"] is not None}
+    assert {Decimal("29.9999"), Decimal("29.999999999999"), Decimal(30)} <= egfrs
+    daily = {p["daily_dose_mg"] for p in values["daily_dose_mg"] if p["daily_dose_mg"] is not None}
+    assert any(Decimal("79.999") < d < 80 for d in daily) and any(80 < d < Decimal("80.001") for d in daily)
+
+
+def test_the_judge_catches_numbers_rounded_at_the_door(advisor, monkeypatch):
+    """The bounded run can fail: with intake rounding numbers to 0.001 again (the bug of issue 8: 17.9999
+    became 18 and got adult dosing), the same cases show dosing advice under 18 and rules the exact
+    values do not fire."""
+    from clonus.engine.intake import values
+    from clonus.engine.knowledge.numbers import to_number
+
+    monkeypatch.setattr(values, "to_number", lambda number: to_number(number, "0.001"))
+    judge = Judge(advisor)
+    rng = random.Random(8)
+    wanted = ("rules fired differ from the exact reference", "dosing advice under 18 or with a decision fact missing")
+    for _ in range(BOUNDED_RUN):
+        judge.judge(BOUNDARIES.draw(rng))
+        if all(judge.tally.violations[kind] for kind in wanted):
+            break
+    assert all(judge.tally.violations[kind] > 0 for kind in wanted), judge.tally.violations

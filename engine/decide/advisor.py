@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,6 +11,7 @@ from clonus.engine.decide.cache import with_cache
 from clonus.engine.decide.doseplan import DosePlan, make_dose_plan
 from clonus.engine.decide.evaluation import make_evaluation_plan
 from clonus.engine.decide.invariants import check_invariants
+from clonus.engine.decide.limits import check_plan
 from clonus.engine.decide.order import CanonicalEngine
 from clonus.engine.decide.precedence import ranked, suppressed
 from clonus.engine.decide.result import Answer, Recommendation, Result, TraceEntry
@@ -26,7 +28,13 @@ SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
 class Advisor:
     """A KB compiled into a live engine (a backend: `engine` names it, default the first that runs
     here), whose evaluations come in the canonical order (decide/order.py), so that the answer is the
-    same on every engine. Use as a context manager, or call close()."""
+    same on every engine. Use as a context manager, or call close().
+
+    Safe to share between threads (the CDS Hooks service, the cohort runner): an engine evaluates one
+    case at a time, so evaluations are serialised by a lock held only around the engine's evaluate();
+    intake, the dose plan and the safety checks run outside it. Neither durable_rules nor CLIPS
+    releases the GIL while it evaluates, so threads gain no speed: use processes to scale.
+    """
 
     def __init__(self, kb: Kb, include_draft: bool = False, engine: str | Backend | None = None,
                  cache: bool = True, verify_cache: float = 0.0):
@@ -37,6 +45,7 @@ class Advisor:
         unavailable = self.backend.available()
         if unavailable is not None:
             raise EngineUnavailable(self.backend.name, unavailable, usable_engines())
+        check_plan(self.plan, self.backend.limits())  # KbError, located, before the engine sees the KB
         self.engine = CanonicalEngine(self.backend.compile(self.plan), self.plan)
         # answers go through the exact decision cache (decide/cache.py) where the static check proves the
         # plan cacheable; self.engine stays the engine itself
@@ -45,9 +54,11 @@ class Advisor:
         self._code_order = {code: i for i, code in enumerate(kb.codes)}
         # what differs from the approved safety section shipped with clonus, said in every answer
         self.safety_changes = safety_changes(kb, default_kb_dir())
+        self._lock = threading.Lock()
 
     def close(self) -> None:
-        self.engine.close()
+        with self._lock:
+            self.engine.close()
 
     def __enter__(self) -> Advisor:
         return self
@@ -61,11 +72,11 @@ class Advisor:
 
     def advise_case(self, case: Case) -> Result:
         """Answer a validated case; SafetyError if the answer breaks an invariant (never shown)."""
-        return self._decide(case, self.decisions.evaluate(case.facts, case.absent))
+        return self._decide(case, self.evaluate(case))
 
     def answer(self, case: Case) -> Answer:
         """What the rules made of a case, also when the runtime refuses the answer (for explanations)."""
-        evaluation = self.decisions.evaluate(case.facts, case.absent)
+        evaluation = self.evaluate(case)
         try:
             result = self._decide(case, evaluation)
         except SafetyError as exc:
@@ -73,6 +84,11 @@ class Advisor:
             made = {c for entry in trace for c in entry.recommended}
             return Answer(tuple(c for c in self.kb.codes if c in made), trace, dict(evaluation.derived), str(exc))
         return Answer(result.codes(), result.trace, result.derived, None)
+
+    def evaluate(self, case: Case) -> Evaluation:
+        """The engine's evaluation of one case (its firings and derived facts), one thread at a time."""
+        with self._lock:
+            return self.decisions.evaluate(case.facts, case.absent)
 
     def _decide(self, case: Case, evaluation: Evaluation) -> Result:
         unfilled, trace, suppressed_codes = self._recommendations(evaluation)

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from clonus.engine.decide.evaluation import EvaluationPlan
-from clonus.engine.errors import EngineError, UsageError
+from clonus.engine.decide.limits import Limits
+from clonus.engine.errors import EngineError, UsageError, shown
 
 ENGINES = ("durable", "clips")  # every backend clonus ships, in order of preference for the default
 
@@ -57,13 +58,17 @@ class Backend(Protocol):
     def available(self) -> str | None:
         """None when the engine can run here, else why not (one line)."""
 
+    def limits(self) -> Limits:
+        """The KB shapes this engine can compile and run, measured on it; the Advisor refuses a plan past
+        them (located KB problems) before compile() is called. Limits() declares none."""
+
     def compile(self, plan: EvaluationPlan) -> Engine: ...
 
 
 def load_backend(name: str) -> Backend:
     """The backend called `name` (UsageError naming the choices when there is none)."""
     if name not in ENGINES:
-        raise UsageError(f"--engine: {name!r} is not a rule engine of clonus; use one of {', '.join(ENGINES)}")
+        raise UsageError(f"--engine: {shown(name)} is not a rule engine of clonus; use one of {', '.join(ENGINES)}")
     module = importlib.import_module(f"clonus.engine.backends.{name}")
     backend: Backend = module.BACKEND
     return backend

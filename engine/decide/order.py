@@ -27,7 +27,7 @@ from typing import Any
 
 from clonus.engine.decide.backend import Engine, Evaluation, Firing
 from clonus.engine.decide.evaluation import EvaluationPlan
-from clonus.engine.errors import EngineError
+from clonus.engine.errors import EngineError, shown
 
 
 def canonical(plan: EvaluationPlan, evaluation: Evaluation) -> Evaluation:
@@ -93,8 +93,8 @@ def _credited(asserts, firing: Firing, values: dict[str, Any]) -> Firing:
     for fact, value in asserts:
         if fact in values:
             if values[fact] != value:
-                raise EngineError(f"rule {firing.rule} asserts {fact} = {value!r} but it is already "
-                                  f"{values[fact]!r}: derived facts hold one value")
+                raise EngineError(f"rule {firing.rule} asserts {fact} = {shown(value)} but it is already "
+                                  f"{shown(values[fact])}: derived facts hold one value")
             continue
         values[fact] = value
         asserted.append((fact, value))
@@ -109,7 +109,7 @@ def _sorted(matched: tuple[tuple[str, Any], ...]) -> bool:
 def _check_matched(firing: Firing, values: Mapping[str, Any], derived_facts: frozenset[str]) -> None:
     for fact, value in firing.matched:
         if fact in derived_facts and values.get(fact, False) != value:
-            raise EngineError(f"rule {firing.rule} matched {fact} = {value!r}, which no firing asserted")
+            raise EngineError(f"rule {firing.rule} matched {fact} = {shown(value)}, which no firing asserted")
 
 
 class CanonicalEngine:

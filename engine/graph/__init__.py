@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from clonus.engine.errors import GraphError
+from clonus.engine.errors import GraphError, shown
 from clonus.engine.knowledge.model import Kb
 from clonus.engine.suggest import did_you_mean
 
@@ -33,4 +33,4 @@ def build_view(kb: Kb, view: str = "rules") -> nx.DiGraph:
         from clonus.engine.graph.overview import build_overview
 
         return build_overview(kb)
-    raise GraphError(f"unknown view {view!r}{did_you_mean(view, VIEWS)}; use one of {', '.join(VIEWS)}")
+    raise GraphError(f"unknown view {shown(view)}{did_you_mean(view, VIEWS)}; use one of {', '.join(VIEWS)}")

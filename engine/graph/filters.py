@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from clonus.engine.decide.result import TraceEntry
-from clonus.engine.errors import GraphError
+from clonus.engine.errors import GraphError, shown
 from clonus.engine.knowledge.conditions import format_value
 from clonus.engine.suggest import did_you_mean
 
@@ -24,7 +24,7 @@ def focus(g: nx.DiGraph, target: str) -> nx.DiGraph:
                                    if target in (d.get("rules") or ()) for n in (u, v)))
     if not seeds:
         known = sorted({r for _, refs in g.nodes(data="refs") for r in refs or ()})
-        raise GraphError(f"--focus: {target!r} is not a rule, code or fact of the {g.graph['view']} view"
+        raise GraphError(f"--focus: {shown(target)} is not a rule, code or fact of the {g.graph['view']} view"
                          f"{did_you_mean(target, known)}")
     keep = set(seeds)
     for node in seeds:
@@ -40,7 +40,7 @@ def filter_categories(g: nx.DiGraph, categories: Iterable[str]) -> nx.DiGraph:
     for category in wanted:
         if category not in g.graph["categories"]:
             known = g.graph["categories"]
-            raise GraphError(f"--category: unknown category {category!r}{did_you_mean(category, known)}; "
+            raise GraphError(f"--category: unknown category {shown(category)}{did_you_mean(category, known)}; "
                              f"use one of {', '.join(known)}")
     seeds = [n for n, d in g.nodes(data=True)
              if d["kind"] in ("recommendation", "outcome") and set(d.get("categories", ())) & set(wanted)]

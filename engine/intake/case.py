@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -13,18 +11,15 @@ from typing import Any
 
 import yaml
 
-from clonus.engine.errors import CaseError
+from clonus.engine.errors import CaseError, clip, shown
 from clonus.engine.intake.frequency import parse_frequency
 from clonus.engine.intake.medication import closest_medication, condition, medication, written
-from clonus.engine.intake.units import parse_mass
+from clonus.engine.intake.units import parse_mass_exact
+from clonus.engine.intake.values import checked_number, normalised, number_value, plain_text, text_value, word_pieces
+from clonus.engine.knowledge.load.yamlsource import load_yaml, problem_place
 from clonus.engine.knowledge.model import FactDef, Kb
-from clonus.engine.knowledge.numbers import to_number
+from clonus.engine.knowledge.numbers import exactness_problem, to_number
 from clonus.engine.suggest import did_you_mean
-
-_NUMBER_RE = re.compile(r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)\s*$")
-# Control characters in a word: never meant, and a NUL would cut the text short in a C engine (CLIPS
-# reads "baclofen\0x" as "baclofen").
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -35,42 +30,27 @@ class Case:
     absent: frozenset[str]
 
 
-class _CaseLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a key given twice: a second `dose:` must not silently replace the first."""
-
-
-def _unique_mapping(loader: _CaseLoader, node: yaml.MappingNode) -> dict:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
-            key = loader.construct_object(key_node)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
-            seen.add(key)
-    return loader.construct_mapping(node, deep=True)
-
-
-_CaseLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
-
-
-def _strict_json(text: str, name: str) -> Any:
+def _strict_json(text: str, name: str, exact: bool = False) -> Any:
     """A .json file is read as strict JSON (YAML would accept a trailing comma), duplicate keys refused."""
     def pairs(items):
         seen: dict = {}
         for key, value in items:
             if key in seen:
-                raise ValueError(f"duplicate key {key!r}")
+                raise ValueError(f"duplicate key {shown(key)}")
             seen[key] = value
         return seen
 
     accepted = "valid JSON"
+    number = Decimal if exact else None  # a case's numbers exact, as in YAML case files (not a rounded float)
     try:
-        return json.loads(text, object_pairs_hook=pairs)
+        return json.loads(text, object_pairs_hook=pairs, parse_float=number, parse_int=number)
     except json.JSONDecodeError as exc:
+        where = f"{clip(name)}:{exc.lineno}:{exc.colno}"
+        raise CaseError(name, text[:60], accepted, f"{where}: malformed JSON ({exc.msg}); expected {accepted}") from exc
+    except (ValueError, RecursionError) as exc:
+        reason = "nested too deep" if isinstance(exc, RecursionError) else clip(str(exc))
         raise CaseError(name, text[:60], accepted,
-                        f"{name}:{exc.lineno}:{exc.colno}: malformed JSON ({exc.msg}); expected {accepted}") from exc
-    except ValueError as exc:
-        raise CaseError(name, text[:60], accepted, f"{name}: malformed JSON ({exc}); expected {accepted}") from exc
+                        f"{clip(name)}: malformed JSON ({reason}); expected {accepted}") from exc
 
 
 def read_json_text(text: str, name: str) -> Any:
@@ -81,24 +61,33 @@ def read_json_text(text: str, name: str) -> Any:
 def read_case_text(text: str, name: str = "case") -> dict:
     """Parse case text safely into a mapping: YAML (of which JSON is a subset), or strict JSON for .json."""
     if name.lower().endswith(".json"):
-        data = _strict_json(text, name)
+        data = _strict_json(text, name, exact=True)
         if not isinstance(data, dict):
-            raise CaseError(name, type(data).__name__, "a JSON object with patient, medication and response")
+            raise CaseError(name, _kind(data), "a JSON object with patient, medication and response")
         return data
     try:
-        data = yaml.load(text, Loader=_CaseLoader)  # noqa: S506 - _CaseLoader is a SafeLoader subclass
+        data = load_yaml(text, exact=True)  # the one YAML reader: safe, alias budget, exact numbers
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
+        place = problem_place(exc, text)
+        where = f"{clip(name)}:{place[0]}:{place[1]}" if place else clip(name)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         accepted = "valid YAML or JSON"
         raise CaseError(name, text[:60], accepted,
-                        f"{where}: malformed YAML/JSON ({problem}); expected {accepted}") from exc
+                        f"{where}: malformed YAML/JSON ({clip(problem, 200)}); expected {accepted}") from exc
     if data is None:
         raise CaseError(name, "empty", "a YAML or JSON mapping with patient, medication and response")
     if not isinstance(data, dict):
-        raise CaseError(name, type(data).__name__, "a YAML or JSON mapping with patient, medication and response")
+        raise CaseError(name, _kind(data), "a YAML or JSON mapping with patient, medication and response")
     return data
+
+
+def _kind(data: Any) -> str:
+    """What a document holds instead of a mapping: list, number, str..."""
+    if isinstance(data, list):
+        return "list"
+    if isinstance(data, (Decimal, int, float)) and not isinstance(data, bool):
+        return "number"
+    return type(data).__name__
 
 
 MEMO_SIZE = 65_536  # normalised values a memo keeps (parse_case's `memo`)
@@ -113,17 +102,17 @@ def parse_case(kb: Kb, data: Mapping[str, Any], memo: dict | None = None) -> Cas
     values: dict[str, Any] = {}
     for section, content in data.items():
         if section not in sections:
-            raise CaseError(str(section), _short(content), f"one of the sections {', '.join(sections)}"
+            raise CaseError(str(section), content, f"one of the sections {', '.join(sections)}"
                             f"{did_you_mean(section, sections)}")
         if content is None:
             continue
         if not isinstance(content, dict):
-            raise CaseError(section, _short(content), "a mapping of fields")
+            raise CaseError(section, content, "a mapping of fields")
         for key, raw in content.items():
             path = f"{section}.{key}"
             if path not in fields:
                 allowed = sorted(p.split(".", 1)[1] for p in fields if p.startswith(section + "."))
-                raise CaseError(path, _short(raw), f"a known field of {section}: {', '.join(allowed)}"
+                raise CaseError(path, raw, f"a known field of {section}: {', '.join(allowed)}"
                                 f"{did_you_mean(key, allowed)}")
             if raw is None:
                 continue
@@ -136,10 +125,7 @@ def parse_case(kb: Kb, data: Mapping[str, Any], memo: dict | None = None) -> Cas
         if fact.name not in values and fact.default is not None:
             values[fact.name] = fact.default
         if fact.product_of and all(p in values for p in fact.product_of):
-            product = Decimal(1)
-            for part in fact.product_of:
-                product *= Decimal(str(values[part]))
-            values[fact.name] = to_number(product)
+            values[fact.name] = _product(kb, fact, values, data)
         if fact.classes_of and fact.classes_of in values:
             values[fact.name] = _classes(kb, values[fact.classes_of])
     absent = frozenset(f.name for f in kb.input_facts() if f.name not in values)
@@ -161,73 +147,54 @@ def _remembered(memo: dict, kb: Kb, fact: FactDef, path: str, raw: Any) -> Any:
     return value
 
 
-def _short(value: Any) -> Any:
-    text = json.dumps(value, default=str) if not isinstance(value, str) else value
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _range_text(fact: FactDef) -> str:
-    low = f"above {fact.minimum:g}" if fact.exclusive_minimum else f"from {fact.minimum:g}"
-    unit = f" {fact.unit}" if fact.unit else ""
-    if fact.minimum is not None and fact.maximum is not None:
-        return f"a number {low} to {fact.maximum:g}{unit}"
-    if fact.minimum is not None:
-        return f"a number {low}{unit}"
-    return f"a number{unit}"
-
-
-def _check_range(fact: FactDef, path: str, raw: Any, number: int | float) -> int | float:
-    low_fail = fact.minimum is not None and (
-        number <= fact.minimum if fact.exclusive_minimum else number < fact.minimum)
-    high_fail = fact.maximum is not None and number > fact.maximum
-    if low_fail or high_fail:
-        raise CaseError(path, raw, _range_text(fact))
-    return number
+def _product(kb: Kb, fact: FactDef, values: dict[str, Any], data: Mapping[str, Any]) -> int | float:
+    """A product fact (daily dose = dose x doses per day), exact; refused on its first part's field when
+    it needs more digits than a float compares exactly (a 15-digit dose times 3)."""
+    product = Decimal(1)
+    for part in fact.product_of:
+        product *= Decimal(repr(values[part]) if isinstance(values[part], float) else values[part])
+    problem = exactness_problem(product)
+    if problem:
+        given = next((kb.facts[p] for p in fact.product_of if kb.facts[p].case_field), kb.facts[fact.product_of[0]])
+        path = given.case_field or given.name
+        section, _, leaf = path.partition(".")
+        raw = data.get(section, {}).get(leaf) if isinstance(data.get(section), Mapping) else None
+        raise CaseError(path, raw, f"a value that makes the {fact.label} ({product} {fact.unit or ''}) a number "
+                        f"with {problem}")
+    return to_number(product)
 
 
 def _normalise(kb: Kb, fact: FactDef, path: str, raw: Any) -> Any:
     if fact.parse == "mass":
-        return _check_range(fact, path, raw, parse_mass(kb, path, raw))
+        return checked_number(fact, path, raw, parse_mass_exact(kb, path, raw))
     if fact.parse == "frequency":
-        return _check_range(fact, path, raw, parse_frequency(kb, path, raw))
+        return checked_number(fact, path, raw, Decimal(parse_frequency(kb, path, raw)))
     if fact.type == "number":
-        numeric = isinstance(raw, (int, float)) or isinstance(raw, str) and _NUMBER_RE.match(raw)
-        if isinstance(raw, bool) or not numeric:
-            raise CaseError(path, raw, _range_text(fact))
-        if isinstance(raw, float) and not math.isfinite(raw):  # YAML .nan/.inf: no range check can hold
-            raise CaseError(path, raw, _range_text(fact))
-        number = to_number(Decimal(str(raw).strip()))
-        return _check_range(fact, path, raw, number)
+        return number_value(fact, path, raw)
     if fact.type == "boolean":
         if not isinstance(raw, bool):
             raise CaseError(path, raw, "true or false")
         return raw
     if fact.type == "enum":
-        text = _synonym(kb, fact, raw.strip().lower().replace(" ", "_")) if isinstance(raw, str) else None
+        accepted = f"one of {', '.join(fact.values)}"
+        text = _synonym(kb, fact, text_value(path, raw, accepted)) if isinstance(raw, str) else None
         if text not in fact.values:
-            raise CaseError(path, raw, f"one of {', '.join(fact.values)}{did_you_mean(text or raw, fact.values)}")
+            raise CaseError(path, raw, f"{accepted}{did_you_mean(text or raw, fact.values)}")
         return text
     if fact.type == "words":
-        items = [raw] if isinstance(raw, str) else raw
-        if not isinstance(items, list) or not all(isinstance(i, str) and i.strip() for i in items):
-            raise CaseError(path, _short(raw), "a list of words, e.g. [ciprofloxacin, omeprazole]")
-        if any(_CONTROL_RE.search(i) for i in items):
-            raise CaseError(path, _short(raw), "a list of words without control characters")
+        pieces = word_pieces(path, raw)
         if fact.vocabulary == "medications":
-            return tuple(dict.fromkeys(medication(kb, i) or written(kb, i) for i in items))
-        return tuple(dict.fromkeys(_synonym(kb, fact, i.strip().lower().replace(" ", "_")) for i in items))
-    if not isinstance(raw, str) or not raw.strip():
-        raise CaseError(path, raw, "a word or short text")
-    if _CONTROL_RE.search(raw):
-        raise CaseError(path, raw, "a word or short text without control characters")
+            return tuple(dict.fromkeys(medication(kb, p) or written(kb, p) for p in pieces))
+        return tuple(dict.fromkeys(_synonym(kb, fact, normalised(p)) for p in pieces))
+    text = plain_text(path, raw, "a word or short text")
     if fact.vocabulary == "medications":
-        return _medication(kb, fact, path, raw)
+        return _medication(kb, fact, path, text)
     if fact.vocabulary == "conditions":
-        found, typo_of = condition(kb, raw)
+        found, typo_of = condition(kb, text)
         if typo_of is not None:
-            raise CaseError(path, raw, f"a condition, written as you would (did you mean {typo_of!r}?)")
+            raise CaseError(path, raw, f"a condition, written as you would (did you mean {shown(typo_of)}?)")
         return found
-    return _synonym(kb, fact, raw.strip().lower().replace(" ", "_"))
+    return _synonym(kb, fact, normalised(text))
 
 
 def _medication(kb: Kb, fact: FactDef, path: str, raw: str) -> str:
@@ -237,7 +204,7 @@ def _medication(kb: Kb, fact: FactDef, path: str, raw: str) -> str:
     if found is not None or not fact.strict:
         return found or written(kb, raw)
     near = closest_medication(kb, raw)
-    hint = f" (did you mean {kb.medication_names[near]!r}?)" if near else ""
+    hint = f" (did you mean {shown(kb.medication_names[near])}?)" if near else ""
     raise CaseError(path, raw, f"a medication name the KB knows (kb/medications.yaml){hint}")
 
 

@@ -39,7 +39,8 @@ def atoms_by_fact(rules: Iterable[Rule], extra: Iterable[Atom] = ()) -> dict[str
     return out
 
 
-def _numbers(atoms: Sequence[Atom]) -> list[float]:
+def thresholds(atoms: Sequence[Atom]) -> list[float]:
+    """Every number these conditions compare a fact with, in order (the KB's thresholds for that fact)."""
     found: set = set()
     for atom in atoms:
         for v in atom.value if isinstance(atom.value, tuple) else (atom.value,):
@@ -60,13 +61,13 @@ def _tidy(value) -> int | float:
 
 def number_values(kb: Kb, fact: FactDef, atoms: Sequence[Atom]) -> list[int | float]:
     """Just below, at and just above each threshold, within the fact's range."""
-    thresholds = _numbers(atoms)
+    limits = thresholds(atoms)
     if fact.parse == "frequency":
-        return _frequency_values(kb, fact, thresholds)
-    gaps = [b - a for a, b in itertools.pairwise(thresholds)]
+        return _frequency_values(kb, fact, limits)
+    gaps = [b - a for a, b in itertools.pairwise(limits)]
     delta = min([1.0] + [g / 2 for g in gaps])
     found: set[int | float] = set()
-    for t in thresholds:
+    for t in limits:
         found.update(v for v in (_tidy(t), _near(fact, t, -delta), _near(fact, t, delta)) if v is not None)
     values = sorted(v for v in found if _in_range(fact, v))
     if not values:
@@ -90,7 +91,7 @@ def _near(fact: FactDef, t: float, step: float) -> int | float | None:
 
 def _frequency_values(kb: Kb, fact: FactDef, thresholds: list) -> list[int | float]:
     """Doses per day that a frequency notation can express: the nearest below, at and above each threshold."""
-    usable = _usable(kb, fact)
+    usable = usable_per_day(kb, fact)
     if not thresholds:
         return [3 if 3 in usable else usable[0]]
     values: set = set()
@@ -128,19 +129,24 @@ def fact_values(kb: Kb, fact: FactDef, atoms: Sequence[Atom]) -> list[Value]:
 
 def dimensions(kb: Kb, atoms: Mapping[str, Sequence[Atom]]) -> tuple[Dimension, ...]:
     """One dimension per input fact the conditions read; a product fact is one dimension with its parts."""
-    read = [name for name in kb.facts if name in atoms and kb.facts[name].origin == "input"]
+    # only the facts the conditions read (and the products of them): contradiction() calls this for every
+    # alternative the lint checks, so its cost must not grow with the size of the KB
+    order = kb.fact_order
+    read = sorted((name for name in atoms if name in kb.facts and kb.facts[name].origin == "input"),
+                  key=order.__getitem__)
+    reading = set(read)
     dims: list[Dimension] = []
     taken: set[str] = set()
-    for name in kb.facts:
-        fact = kb.facts[name]
-        if fact.product_of and (name in read or any(p in read for p in fact.product_of)):
+    for fact in kb.product_facts:
+        name = fact.name
+        if name in reading or any(p in reading for p in fact.product_of):
             dims.append(Dimension(name, (name, *fact.product_of), _product_points(kb, fact, atoms)))
             taken.update((name, *fact.product_of))
     for name in read:
         if name not in taken:
             values = fact_values(kb, kb.facts[name], atoms.get(name, ()))
             dims.append(Dimension(name, (name,), tuple(((name, v),) for v in values)))
-    return tuple(sorted(dims, key=lambda d: list(kb.facts).index(d.name)))
+    return tuple(sorted(dims, key=lambda d: order[d.name]))
 
 
 def _product_points(kb: Kb, product: FactDef, atoms: Mapping[str, Sequence[Atom]]) -> tuple[Point, ...]:
@@ -190,7 +196,7 @@ def _exact_split(kb: Kb, free: str, others: list[str], combo: tuple, target: flo
     for name, value in zip(others, combo, strict=True):
         fact = kb.facts[name]
         mine = signature(((name, value),), atoms)
-        mates = [m for m in _usable(kb, fact) if m != value and signature(((name, m),), atoms) == mine] \
+        mates = [m for m in usable_per_day(kb, fact) if m != value and signature(((name, m),), atoms) == mine] \
             if fact.parse == "frequency" else []
         pools.append([value, *mates])
     for alt in itertools.product(*pools):
@@ -200,7 +206,7 @@ def _exact_split(kb: Kb, free: str, others: list[str], combo: tuple, target: flo
     return None
 
 
-def _usable(kb: Kb, fact: FactDef) -> list[int]:
+def usable_per_day(kb: Kb, fact: FactDef) -> list[int]:
     """Doses per day that a frequency notation can express (notations.yaml, or q<N>h for N dividing 24)."""
     written = set(kb.frequencies.values()) | {24 // h for h in range(1, 25) if 24 % h == 0}
     return sorted(v for v in written if _in_range(fact, v))

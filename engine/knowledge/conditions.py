@@ -20,6 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from clonus.engine.errors import shown
+
 # Each operator and the one that negates it (for pushing `not` down to single conditions).
 NEGATION = {
     "==": "!=", "!=": "==", "<": ">=", ">=": "<", ">": "<=", "<=": ">",
@@ -28,6 +30,7 @@ NEGATION = {
 }
 COMPARISONS = ("<", "<=", ">", ">=")
 MAX_DISJUNCTS = 32
+MAX_NUMBER_TEXT = 40  # a threshold is short; int() refuses past 4,300 digits anyway
 
 Scalar = int | float | bool | str
 Value = Scalar | tuple | None
@@ -35,8 +38,10 @@ Value = Scalar | tuple | None
 _WORD = r"[A-Za-z_][A-Za-z0-9_.\-]*"
 _PARAM = r"\$(?P<name>[a-z_][a-z0-9_]*)"
 _NUMBER = r"-?\d+(?:\.\d+)?"
+# matched on the stripped text, the value running to its end: linear in the length of the line (a lazy
+# value before trailing white space made a long run of spaces quadratic)
 _ATOM_RE = re.compile(
-    rf"^\s*(?P<fact>{_WORD})\s*(?P<op>==|!=|<=|>=|<|>|not\s+in\b|in\b|has\b|lacks\b)\s*(?P<value>.+?)\s*$"
+    rf"(?P<fact>{_WORD})\s*(?P<op>==|!=|<=|>=|<|>|not\s+in\b|in\b|has\b|lacks\b)\s*(?P<value>.+)", re.DOTALL
 )
 _UNARY_RE = re.compile(rf"^\s*(?P<op>missing|known|not)\s+(?P<fact>{_WORD})\s*$")
 _BARE_RE = re.compile(rf"^\s*(?P<fact>{_WORD})\s*$")
@@ -101,16 +106,19 @@ def _parse_scalar(text: str, params: Mapping[str, Scalar]) -> Scalar:
         if param["name"] not in params:
             from clonus.engine.suggest import did_you_mean
 
-            raise ConditionSyntaxError(f"unknown parameter {text!r}"
+            raise ConditionSyntaxError(f"unknown parameter {shown(text)}"
                                        f"{did_you_mean(param['name'], params).replace(chr(39), chr(39) + '$', 1)}")
         return params[param["name"]]
     if re.fullmatch(_NUMBER, text):
+        if len(text) > MAX_NUMBER_TEXT:
+            raise ConditionSyntaxError(f"cannot read value {shown(text)}: a number of at most {MAX_NUMBER_TEXT} "
+                                       "characters")
         return float(text) if "." in text else int(text)
     if text in ("true", "false"):
         return text == "true"
     if re.fullmatch(_WORD, text):
         return text
-    raise ConditionSyntaxError(f"cannot read value {text!r}: use a number, true/false or a word")
+    raise ConditionSyntaxError(f"cannot read value {shown(text)}: use a number, true/false or a word")
 
 
 def listed(atom: Atom) -> tuple[Value, ...]:
@@ -123,7 +131,7 @@ def listed(atom: Atom) -> tuple[Value, ...]:
 def _parse_value(op: str, text: str, params: Mapping[str, Scalar]) -> Value:
     if op in ("in", "not in"):
         if not (text.startswith("[") and text.endswith("]")):
-            raise ConditionSyntaxError(f"'{op}' needs a list like [a, b], got {text!r}")
+            raise ConditionSyntaxError(f"'{op}' needs a list like [a, b], got {shown(text)}")
         inner = text[1:-1].strip()
         if not inner:
             raise ConditionSyntaxError(f"'{op}' needs at least one value")
@@ -134,7 +142,7 @@ def _parse_value(op: str, text: str, params: Mapping[str, Scalar]) -> Value:
 def parse_atom(text: object, params: Mapping[str, Scalar] | None = None) -> Atom:
     """Parse one condition line into an Atom; `$name` values are the KB's parameters, bound now."""
     if isinstance(text, bool) or not isinstance(text, str):
-        raise ConditionSyntaxError(f"a condition is a line of text like 'age >= 18', got {text!r}")
+        raise ConditionSyntaxError(f"a condition is a line of text like 'age >= 18', got {shown(text)}")
     match = _UNARY_RE.match(text)
     if match:
         op, fact = match["op"], match["fact"]
@@ -142,10 +150,10 @@ def parse_atom(text: object, params: Mapping[str, Scalar] | None = None) -> Atom
     match = _BARE_RE.match(text)
     if match:
         return Atom(match["fact"], "==", True)
-    match = _ATOM_RE.match(text)
+    match = _ATOM_RE.fullmatch(text.strip())
     if not match:
         raise ConditionSyntaxError(
-            f"cannot read condition {text!r}: expected 'fact OP value' with OP one of "
+            f"cannot read condition {shown(text)}: expected 'fact OP value' with OP one of "
             "==, !=, <, <=, >, >=, in, not in, has, lacks; or 'missing fact', 'known fact', 'fact', 'not fact'"
         )
     op = re.sub(r"\s+", " ", match["op"])

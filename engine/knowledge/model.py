@@ -308,6 +308,16 @@ class Kb:
         return MappingProxyType(index)
 
     @cached_property
+    def fact_order(self) -> Mapping[str, int]:
+        """Fact name -> its place in the facts dictionary (the order dimensions and reports follow)."""
+        return MappingProxyType({name: i for i, name in enumerate(self.facts)})
+
+    @cached_property
+    def product_facts(self) -> tuple[FactDef, ...]:
+        """The facts that are the product of others (daily dose = dose x doses per day), in KB order."""
+        return tuple(f for f in self.facts.values() if f.product_of)
+
+    @cached_property
     def display_rank(self) -> Mapping[str, tuple[int, int, int, int]]:
         """Code -> (critical first, section, category within its section, codes.yaml order): the order the
         answer shows recommendations in when no precedence says otherwise."""

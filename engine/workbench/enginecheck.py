@@ -20,6 +20,7 @@ from typing import Any
 from clonus.engine.decide.advisor import Advisor
 from clonus.engine.decide.backend import Backend, Engine, Evaluation, load_backend
 from clonus.engine.decide.evaluation import EvaluationPlan
+from clonus.engine.decide.limits import Limits
 from clonus.engine.errors import CaseError, ClonusError
 from clonus.engine.intake.case import Case, parse_case
 from clonus.engine.knowledge.model import Kb
@@ -77,7 +78,8 @@ def compare_engines(kb: Kb, first: str | Backend, second: str | Backend, generat
     try:
         for source, drafts, cases in sources:
             if drafts not in pairs:
-                pairs[drafts] = (Advisor(kb, drafts, first), Advisor(kb, drafts, second))
+                # no decision cache: every case through each engine itself
+                pairs[drafts] = (Advisor(kb, drafts, first, cache=False), Advisor(kb, drafts, second, cache=False))
             one, other = pairs[drafts]
             for case in cases:
                 a, b = answer(one, case.data), answer(other, case.data)
@@ -164,6 +166,9 @@ class _Recording:
 
     def available(self) -> str | None:
         return self._backend.available()
+
+    def limits(self) -> Limits:
+        return self._backend.limits()
 
     def compile(self, plan: EvaluationPlan) -> Engine:
         return _Recorded(self._backend.compile(plan), self.seen)

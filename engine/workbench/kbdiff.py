@@ -18,6 +18,7 @@ from clonus.engine.decide.advisor import Advisor
 from clonus.engine.errors import CaseFileError, ClonusError
 from clonus.engine.intake.case import parse_case, read_case_text
 from clonus.engine.knowledge.conditions import atoms, format_value
+from clonus.engine.knowledge.load.files import read_text
 from clonus.engine.knowledge.model import Kb, Rule
 from clonus.engine.workbench.ruletests import case_id
 
@@ -155,7 +156,7 @@ def case_files(paths: Iterable[Path]) -> list[NamedCase]:
     named = []
     for path in files:
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read_text(path)  # a regular file only, of a few MB at most
         except (OSError, UnicodeDecodeError) as exc:
             raise CaseFileError(str(path), getattr(exc, "strerror", None) or str(exc)) from exc
         named.append(NamedCase(path.name, str(path), read_case_text(text, str(path))))

@@ -32,10 +32,11 @@ from typing import Any
 
 from clonus.engine.decide.cache import Cacheability, cacheability
 from clonus.engine.decide.evaluation import make_evaluation_plan
-from clonus.engine.errors import KbError, LintError, Problem
+from clonus.engine.errors import KbError, LintError, Problem, clip, shown
 from clonus.engine.knowledge.boundaries import all_hold, contradiction
 from clonus.engine.knowledge.conditions import All, Any_, Atom, Node, atoms, to_dnf
 from clonus.engine.knowledge.load import default_kb_dir, load_kb
+from clonus.engine.knowledge.load.files import is_file
 from clonus.engine.knowledge.load.invariants import safety_changes
 from clonus.engine.knowledge.model import Kb, Rule
 from clonus.engine.workbench.search import Hit, SearchStats, search
@@ -118,8 +119,8 @@ def lint(root: Path | str | None = None, today: date | None = None, engine: str 
     its profiles (their parameters change what fires); the search runs on `engine`. A safety section that
     differs from the approved one is an error unless `accept_safety_changes`."""
     root = Path(root) if root is not None else default_kb_dir()
-    if not (root / "kb.yaml").is_file():
-        raise LintError(f"{root}: not a clonus KB folder (it has no kb.yaml)")
+    if not is_file(root / "kb.yaml"):
+        raise LintError(f"{clip(str(root))}: not a clonus KB folder (it has no kb.yaml)")
     try:
         kb = load_kb(root, profile)
         bound = [kb] + [load_kb(root, name) for name in kb.profiles if profile is None and name != kb.profile.name]
@@ -223,22 +224,23 @@ def _unused(kb: Kb) -> Iterable[Finding]:
         if fact.name in read or fact.name in asserted:
             continue
         if fact.origin == "input":
-            yield finding("CL201", fact.file, fact.line, None, f"input fact {fact.name!r} is read by no rule; it "
+            yield finding("CL201", fact.file, fact.line, None, f"input fact {shown(fact.name)} is read by no rule; it "
                           "is only part of the case format", severity="info")
         else:
-            yield finding("CL201", fact.file, fact.line, None, f"derived fact {fact.name!r} is neither asserted "
+            yield finding("CL201", fact.file, fact.line, None, f"derived fact {shown(fact.name)} is neither asserted "
                           "nor read by any rule; remove it")
     for name in sorted(asserted - read, key=list(kb.facts).index):
         fact = kb.facts[name]
-        yield finding("CL204", fact.file, fact.line, None, f"derived fact {name!r} is asserted but no rule reads it")
+        yield finding("CL204", fact.file, fact.line, None,
+                      f"derived fact {shown(name)} is asserted but no rule reads it")
     recommended = {rec.code for r in kb.rules for rec in r.recommends}
     for code in kb.codes.values():
         if code.code not in recommended:
-            yield finding("CL202", code.file, code.line, None, f"code {code.code!r} is recommended by no rule")
+            yield finding("CL202", code.file, code.line, None, f"code {shown(code.code)} is recommended by no rule")
     cited = {s for r in kb.rules for s in r.sources}
     for source in kb.sources.values():
         if source.id not in cited:
-            yield finding("CL203", source.file, source.line, None, f"source {source.id!r} is cited by no rule")
+            yield finding("CL203", source.file, source.line, None, f"source {shown(source.id)} is cited by no rule")
 
 
 def _never_true(kb: Kb) -> Iterable[Finding]:

@@ -72,7 +72,7 @@ class _Runner:
 
     def __init__(self, kb: Kb, include_draft: bool, engine: str | Backend | None):
         self.kb, self.include_draft, self.engine = kb, include_draft, engine
-        self.advisor = Advisor(kb, include_draft, engine)
+        self.advisor = Advisor(kb, include_draft, engine, cache=False)  # every case to the engine
         self.rules = {r.id: r for r in self.advisor.plan.rules}
 
     def close(self) -> None:
@@ -89,10 +89,10 @@ class _Runner:
     def run(self, assignment: dict[str, Value]) -> Outcome:
         case = self.case(assignment)
         try:
-            evaluation = self.advisor.engine.evaluate(case.facts, case.absent)
+            evaluation = self.advisor.evaluate(case)
         except EngineError as exc:
             self.advisor.close()
-            self.advisor = Advisor(self.kb, self.include_draft, self.engine)
+            self.advisor = Advisor(self.kb, self.include_draft, self.engine, cache=False)
             return Outcome((), frozenset(), {}, f"the engine failed: {exc}")
         fired = tuple(dict.fromkeys(f.rule for f in evaluation.firings))
         made = {rec.code for rid in fired for rec in self.rules[rid].recommends}

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 
 from clonus.engine.decide.evaluation import EvaluationPlan
-from clonus.engine.errors import KbError, Problem
+from clonus.engine.errors import KbError, Problem, shown
 from clonus.engine.knowledge.conditions import Atom, Value, listed
 from clonus.engine.knowledge.model import Rule
 
@@ -76,7 +76,7 @@ def literal(value: Value) -> str:
         if not math.isfinite(value):
             raise ValueError(f"{value} is not a finite number")
         return repr(value)
-    raise ValueError(f"{value!r} cannot be written for CLIPS")
+    raise ValueError(f"{shown(value)} cannot be written for CLIPS")
 
 
 def _equal(var: str, value: Value) -> str:
@@ -184,7 +184,7 @@ def _evaluate_function(plan: EvaluationPlan, inputs: tuple[tuple[str, str], ...]
 def compile_plan(plan: EvaluationPlan) -> CompiledProgram:
     """Build the CLIPS program of a plan; refuse values CLIPS cannot hold exactly (KbError)."""
     kb = plan.kb
-    problems = [Problem(kb.root, 0, None, name, f"{name!r} is not a name CLIPS can hold")
+    problems = [Problem(kb.root, 0, None, name, f"{shown(name)} is not a name CLIPS can hold")
                 for name in sorted(plan.read_facts) if not _NAME_RE.match(name)]
     derived = tuple(sorted(name for name, f in kb.facts.items() if f.origin == "derived"))
     inputs = tuple((name, "words" if kb.facts[name].type == "words" else "value")

@@ -25,7 +25,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from clonus.engine.decide.backend import Evaluation, Firing
-from clonus.engine.errors import EngineError
+from clonus.engine.errors import EngineError, shown
 
 from .compiler import EVALUATE, INT64, CompiledProgram
 
@@ -166,8 +166,8 @@ class ClipsEngine:
             if fact in derived and derived[fact] != value:
                 makers = sorted({f.rule for f in firings
                                  if any(a == fact for a, _ in self._plan.kb.rule(f.rule).asserts)})
-                raise EngineError(f"rules {', '.join(makers)} assert {fact} = {derived[fact]!r} and {value!r}: "
-                                  "derived facts hold one value")
+                raise EngineError(f"rules {', '.join(makers)} assert {fact} = {shown(derived[fact])} and "
+                                  f"{shown(value)}: derived facts hold one value")
             derived[fact] = value
         return Evaluation(tuple(firings), derived)
 
@@ -175,10 +175,10 @@ class ClipsEngine:
         """A value CLIPS returned, as clonus holds it: booleans by fact type (FALSE comes back as a str)."""
         if fact in self._booleans:
             if value not in ("TRUE", "FALSE") or not isinstance(value, self._clips.Symbol):
-                raise EngineError(f"CLIPS returned {value!r} for the boolean fact {fact}")
+                raise EngineError(f"CLIPS returned {shown(value)} for the boolean fact {fact}")
             return value == "TRUE"
         if isinstance(value, self._clips.Symbol):
-            raise EngineError(f"CLIPS returned the symbol {value!r} for {fact}")
+            raise EngineError(f"CLIPS returned the symbol {shown(value)} for {fact}")
         return value
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -201,7 +201,7 @@ def _handed(fact: str, kind: str, value: Any) -> Any:
     clipspy would mangle: another type, a NUL, an integer beyond 64 bits)."""
     if kind == "words":
         if type(value) not in (tuple, list) or not all(type(w) is str and "\0" not in w for w in value):
-            raise EngineError(f"{fact}: {value!r} is not a list of words CLIPS can hold")
+            raise EngineError(f"{fact}: {shown(value)} is not a list of words CLIPS can hold")
         return tuple(value)
     if kind == "number" and type(value) in (int, float):
         if type(value) is int and not INT64[0] <= value <= INT64[1]:
@@ -211,6 +211,6 @@ def _handed(fact: str, kind: str, value: Any) -> Any:
         return value
     if kind in ("enum", "text") and type(value) is str:
         if "\0" in value:
-            raise EngineError(f"{fact}: {value!r} holds a NUL character, where CLIPS would cut the text")
+            raise EngineError(f"{fact}: {shown(value)} holds a NUL character, where CLIPS would cut the text")
         return value
-    raise EngineError(f"{fact}: {value!r} ({type(value).__name__}) is not a {kind} value CLIPS can hold")
+    raise EngineError(f"{fact}: {shown(value)} ({type(value).__name__}) is not a {kind} value CLIPS can hold")

@@ -15,15 +15,10 @@ from types import MappingProxyType
 from typing import Any
 
 from clonus.engine.decide.evaluation import EvaluationPlan
-from clonus.engine.errors import KbError, Problem
 from clonus.engine.knowledge.conditions import Atom, listed
 
 SENTINEL_FACT = "$case"
 SENTINEL_RULE = "$sentinel"
-# durable_rules 2.0.28 limits, with margin: error 303 past 64 passing tests on one fact type,
-# a compile hang at 513 sibling tests, error 108 past 256 joins on one pattern, error 106 past 4,095 rules.
-MAX_TESTS_PER_FACT = 64
-MAX_RULES = 4000
 
 _COMPARE = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte", "!=": "$neq"}
 
@@ -66,29 +61,18 @@ def _pattern(fact: str, atoms: list[Atom]) -> dict:
 
 
 def compile_plan(plan: EvaluationPlan) -> CompiledRuleset:
-    """Build the durable ruleset; refuse KBs that would hit durable_rules' hard limits."""
+    """Build the durable ruleset. The plan is within durable_rules' limits (LIMITS in __init__.py): the
+    Advisor checks it first and refuses a KB past them as located problems."""
     definition: dict[str, Any] = {SENTINEL_RULE: {"all": [{"p_0": {"fact": SENTINEL_FACT}}]}}
     targets: dict[str, tuple[str, int]] = {}
-    tests_per_fact: dict[str, set[str]] = {}
     for rule in plan.rules:
         for index, alternative in enumerate(rule.alternatives):
             by_fact: dict[str, list[Atom]] = {}
             for atom in alternative:
                 by_fact.setdefault(atom.fact, []).append(atom)
-                tests_per_fact.setdefault(atom.fact, set()).add(str(atom))
             name = f"{rule.id}#{index}"
             definition[name] = {
                 "all": [{f"p_{i}": _pattern(fact, atoms)} for i, (fact, atoms) in enumerate(by_fact.items())]
             }
             targets[name] = (rule.id, index)
-    problems = [
-        Problem(plan.kb.root, 0, None, fact,
-                f"{len(tests)} distinct conditions on one fact; durable_rules fails above {MAX_TESTS_PER_FACT}")
-        for fact, tests in sorted(tests_per_fact.items()) if len(tests) > MAX_TESTS_PER_FACT
-    ]
-    if len(definition) > MAX_RULES:
-        problems.append(Problem(plan.kb.root, 0, None, None,
-                                f"{len(definition)} compiled rules; durable_rules fails above 4,095"))
-    if problems:
-        raise KbError(problems)
     return CompiledRuleset(plan, MappingProxyType(definition), MappingProxyType(targets))

@@ -11,6 +11,10 @@ Guards, each pinned by a test in tests/test_runtime_guards.py:
   some action always run, which avoids the segfault on deleting an idle state;
 - a fact that passes no pattern (an absent egfr, a derived value no rule tests) is ordinary, not an error;
 - every object handed to the engine stays referenced until its state is deleted (use-after-free);
+- a payload durable's argument parsing would refuse (a lone surrogate is not UTF-8) is refused here,
+  before durable sees it; a failure once durable holds a state ends with that state made non-idle (a
+  rescue sentinel, so that an action runs) and deleted: no case ever closes the engine (closing is the
+  last resort when even that fails);
 - exceptions in actions (durable would swallow them into state['exception']) are raised as EngineError;
 - no engine negation: `false` for boolean derived facts is asserted between strata (see decide/evaluation.py);
 - the agenda order is durable's own and not breadth-first (in example 02 a rule on input facts and one
@@ -30,18 +34,23 @@ from typing import Any
 
 from clonus.engine.decide.backend import Evaluation, Firing
 from clonus.engine.decide.evaluation import EvaluationPlan
-from clonus.engine.errors import EngineError
+from clonus.engine.errors import EngineError, shown
 
 from .compiler import SENTINEL_FACT, SENTINEL_RULE, CompiledRuleset, word_key
 
 _ENGINE_IDS = itertools.count(1)
+RESCUE_ID = "$rescue"  # the id of the second sentinel fact that makes a failed case's state non-idle
 
 
 def _encode(doc: Any) -> str:
-    """A payload for the C engine, keys sorted (orjson: a few microseconds, where json took tens)."""
+    """A payload for the C engine, keys sorted (orjson: a few microseconds, where json took tens). Text
+    orjson cannot write as UTF-8 (a lone surrogate) is an EngineError before durable holds any state."""
     import orjson
 
-    return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS).decode()
+    try:
+        return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS).decode()
+    except orjson.JSONEncodeError as exc:
+        raise EngineError(f"a fact's text is not valid Unicode ({exc}); nothing was asserted") from exc
 
 
 class _Run:
@@ -55,6 +64,7 @@ class _Run:
         self.keep_alive: list[Any] = []
         self.sentinel_ran = False
         self.inputs: dict[str, Any] = {}  # each input fact asserted: its value, None when the case lacks it
+        self.touched = False  # durable was handed something for this state (it may exist)
 
 
 def _quiet_host_class():
@@ -139,8 +149,8 @@ class DurableEngine:
                 for fact, value in rule.asserts:
                     if fact in state.derived:
                         if state.derived[fact] != value:
-                            raise EngineError(f"rule {rule_id} asserts {fact} = {value!r} but it is already "
-                                              f"{state.derived[fact]!r}: derived facts hold one value")
+                            raise EngineError(f"rule {rule_id} asserts {fact} = {shown(value)} but it is already "
+                                              f"{shown(state.derived[fact])}: derived facts hold one value")
                         continue
                     state.derived[fact] = value
                     asserted.append((fact, value))
@@ -205,8 +215,9 @@ class DurableEngine:
         return docs
 
     def _assert_batch(self, run: _Run, docs: list[dict]) -> None:
-        payload = _encode(docs)
+        payload = _checked(_encode(docs))
         run.keep_alive.extend((docs, payload))
+        run.touched = True
         try:
             code, handle = self._dre.assert_facts(self._ruleset._handle, payload)
         except Exception as exc:
@@ -250,13 +261,31 @@ class DurableEngine:
                 raise EngineError(f"durable_rules failed after action {name}: {exc}") from exc
 
     def _abandon(self, run: _Run) -> None:
-        """After a failure mid-case: delete the state only if an action ran (deleting an idle state
-        segfaults); otherwise free the whole ruleset, so no half-evaluated state can leak into a later case."""
-        self._run = None
+        """After a failure mid-case, leave no state behind and keep the engine open. A state durable never
+        saw needs nothing. Deleting a state on which no action ran segfaults, so such a state is first
+        given a rescue sentinel, whose action runs, and then deleted. Only if that fails too is the whole
+        ruleset freed (closed), so that no half-evaluated state can leak into a later case."""
+        try:
+            if run.touched and not run.sentinel_ran:
+                self._rescue(run)
+        except Exception:  # noqa: BLE001 - durable is past help: the ruleset is closed below
+            pass
+        finally:
+            self._run = None
+        if not run.touched:
+            return
         if run.sentinel_ran:
             self._ruleset.delete_state(run.sid)
         else:
             self.close()
+
+    def _rescue(self, run: _Run) -> None:
+        """Make a state that may be idle non-idle: a second sentinel fact, and its agenda run."""
+        doc = {"sid": run.sid, "id": RESCUE_ID, "fact": SENTINEL_FACT}
+        payload = _encode(doc)
+        run.keep_alive.extend((doc, payload))
+        _, handle = self._dre.assert_fact(self._ruleset._handle, payload)
+        self._run_agenda(run, handle)
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def close(self) -> None:
@@ -280,3 +309,16 @@ def _action_name(message: str) -> str:
         if end > 2 and "\\" not in message[2:end]:
             return message[2:end]
     return next(iter(json.loads(message)))
+
+
+def _checked(payload: str) -> str:
+    """The payload, if durable's argument parsing (UTF-8, no NUL) can take it; else EngineError, raised
+    before durable holds any state for the case (intake refuses such text first: this is the guard)."""
+    try:
+        payload.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise EngineError(f"a fact's text is not valid Unicode ({exc.reason} at {exc.start}); nothing was "
+                          "asserted") from exc
+    if "\0" in payload:  # json escapes NUL inside strings; a raw one would end the C string early
+        raise EngineError("a fact holds a NUL character; nothing was asserted")
+    return payload

@@ -19,7 +19,7 @@ import sysconfig
 from pathlib import Path
 from typing import Any
 
-from clonus.engine.errors import GraphError, RenderError
+from clonus.engine.errors import GraphError, RenderError, shown
 from clonus.engine.graph.style import (
     DIM_FILL,
     DIM_INK,
@@ -72,7 +72,7 @@ def export(g, fmt: str) -> bytes:
         from clonus.engine.graph.export.html import to_html
 
         return to_html(g, render(to_dot(g), "svg").decode()).encode()
-    raise GraphError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    raise GraphError(f"unknown format {shown(fmt)}; use one of {', '.join(FORMATS)}")
 
 
 # -- rendering --------------------------------------------------------------------------------------------

@@ -20,7 +20,9 @@ from clonus.engine.knowledge.model import CodeDef, FactDef, Kb, Rule, RuleTest, 
 
 from .codes import load_codes, load_sources
 from .common import Collector, display, mapping, unknown_keys
+from .derived import conflicting_values
 from .facts import load_facts
+from .files import is_file, read_bytes
 from .invariants import load_invariants
 from .notations import load_notations, load_synonyms
 from .profiles import load_profile, parameters_of
@@ -29,7 +31,7 @@ from .settings import KB_KEYS, load_dose_plans, load_gap_check, load_precedence,
 from .teaching import default_teaching, load_teaching
 from .tests import load_tests
 from .vocabularies import load_conditions, load_medications, load_noise_words
-from .yamlsource import read_yaml
+from .yamlsource import parse_yaml, read_problem, read_yaml
 
 CORE_FILES = ("kb.yaml", "facts.yaml", "codes.yaml", "sources.yaml", "notations.yaml", "invariants.yaml",
               "medications.yaml", "conditions.yaml")
@@ -49,12 +51,17 @@ def load_kb(root: Path | str | None = None, profile: str | None = None, fhir: bo
     `fhir=False` leaves fhir.yaml unread (kb.fhir None; its bytes still count in the digest): a case file
     does not need it, and parsing it would slow every `clonus advise CASE` by a few milliseconds."""
     root = Path(root) if root is not None else default_kb_dir()
-    if not (root / "kb.yaml").is_file():
+    if not is_file(root / "kb.yaml"):
         raise KbError([Problem(display(root / "kb.yaml"), 0, None, None,
                                "not a clonus KB folder: kb.yaml is missing")])
     out = Collector()
+    if (root / "rules").exists() and not (root / "rules").is_dir():
+        raise KbError([Problem(display(root / "rules"), 0, None, None,
+                               "not a folder: the rule files live in rules/*.yaml")])
     rule_files = sorted(p for p in (root / "rules").glob("*.yaml") if not p.name.endswith(".tests.yaml"))
     test_files = sorted((root / "rules").glob("*.tests.yaml"))
+    if not rule_files:  # no rule could give an answer, not even the warnings the safety section requires
+        out.add(display(root / "rules"), 0, None, None, "holds no rule file: the rules live in rules/*.yaml")
     profile_files = sorted((root / "profiles").glob("*.yaml"))
     core = [root / n for n in CORE_FILES]
     optional = [root / n for n in OPTIONAL_FILES if (root / n).is_file()]
@@ -99,7 +106,7 @@ def load_kb(root: Path | str | None = None, profile: str | None = None, fhir: bo
     fhir_mapping = _fhir(doc, name, facts, mass_units, medications, out)
     if out.problems:
         raise KbError(out.problems)
-    return Kb(
+    kb = Kb(
         name=str(meta.get("name", root.name)), version=str(meta.get("version", "0")),
         description=str(meta.get("description", "")), root=str(root),
         facts=MappingProxyType(facts), codes=MappingProxyType(codes), categories=tuple(categories),
@@ -112,6 +119,10 @@ def load_kb(root: Path | str | None = None, profile: str | None = None, fhir: bo
         synonyms=MappingProxyType({k: MappingProxyType(v) for k, v in synonyms.items()}),
         gap_population=gap_population, gap_categories=gap_categories, teaching=teaching, fhir=fhir_mapping,
     )
+    conflicts = conflicting_values(kb)  # needs the whole KB: conditions are compared over its facts
+    if conflicts:
+        raise KbError(conflicts)
+    return kb
 
 
 def _declared_ids(docs: dict[str, Any], rule_files: list[Path]) -> set[str]:
@@ -130,7 +141,7 @@ def _teaching(root: Path, facts: dict[str, FactDef], codes: dict[str, CodeDef], 
               out: Collector) -> Teaching:
     """teaching.yaml when the KB has one, else one section per category (see load/teaching.py)."""
     path = root / "teaching.yaml"
-    if not path.is_file():
+    if not is_file(path):
         return default_teaching(categories)
     try:
         doc = read_yaml(path, display(path))
@@ -152,22 +163,24 @@ def _fhir(doc, name: dict[str, str], facts, mass_units, medications, out: Collec
 
 def _read_all(root: Path, paths: list[Path], out: Collector,
               unparsed: Collection[Path] = ()) -> tuple[dict[str, Any], str]:
-    """Parse every file (each problem collected) and digest their bytes, in a fixed order; the bytes of
+    """Parse every file (each problem collected) and digest their bytes, in a fixed order: the bytes
+    digested are the bytes parsed, read once (a regular file only, of a few MB at most); the bytes of
     `unparsed` files count in the digest too."""
     digest = hashlib.sha256()
     docs: dict[str, Any] = {}
     for path in paths:
         shown = display(path)
         try:
-            digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+            data = read_bytes(path)
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0" + data + b"\0")
             if path in unparsed:
                 continue
-            docs[shown] = read_yaml(path, shown)
+            docs[shown] = parse_yaml(data.decode("utf-8"), shown)
         except FileNotFoundError:
             out.add(shown, 0, None, None, "is missing: a KB folder holds " + ", ".join(CORE_FILES)
                     + ", profiles/ and rules/ (kb/README.md)")
-        except OSError as exc:
-            out.add(shown, 0, None, None, f"cannot read file: {exc.strerror or exc}")
+        except (OSError, UnicodeDecodeError) as exc:
+            out.add(shown, 0, None, None, f"cannot read file: {read_problem(exc)}")
         except KbError as exc:
             out.problems.extend(exc.problems)
     if out.problems:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from clonus.engine.errors import shown
 from clonus.engine.knowledge.model import DOSE_PLAN_SLOTS, GRADES, SEVERITIES, CodeDef, SourceDef
 from clonus.engine.knowledge.wording import fill_slots
 
@@ -30,7 +31,7 @@ def load_codes(doc: Any, file: str, out: Collector, params: Mapping[str, Any] | 
             unknown_keys(spec, ("severity", "title", "text"), file, None, out, f"{code}.")
             if spec.get("severity") not in SEVERITIES:
                 out.add(file, spec.line_of("severity"), None, f"{code}.severity",
-                        f"{spec.get('severity')!r} is not one of {', '.join(SEVERITIES)}")
+                        f"{shown(spec.get('severity'))} is not one of {', '.join(SEVERITIES)}")
             if not spec.get("text"):
                 out.add(file, line, None, f"{code}.text", "every code needs clinician-facing text")
             if code in codes:

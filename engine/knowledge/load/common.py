@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeGuard
 
-from clonus.engine.errors import Problem
+from clonus.engine.errors import Problem, shown
 from clonus.engine.suggest import did_you_mean
 
 from .yamlsource import LineDict, LineList
@@ -67,7 +67,7 @@ def bind(value: Any, params: Mapping[str, Any], file: str, line: int, rule: str 
     if isinstance(value, str) and value.startswith("$"):
         name = value[1:]
         if name not in params:
-            out.add(file, line, rule, field, f"unknown parameter {value!r}"
+            out.add(file, line, rule, field, f"unknown parameter {shown(value)}"
                     f"{did_you_mean(name, params).replace(chr(39), chr(39) + '$', 1)}")
             return None
         return params[name]

@@ -15,6 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from clonus.engine.errors import shown
 from clonus.engine.knowledge import conditions as cond
 from clonus.engine.knowledge.model import FACT_TYPES, FactDef, Invariants, Kb, Required
 from clonus.engine.suggest import did_you_mean
@@ -61,7 +62,7 @@ def _fact(name: Any, facts: dict[str, FactDef], kind: str, file: str, line: int,
     if fact is not None and fact.type not in FACT_TYPES:
         return str(name)  # the fact's own bad type is the problem, reported in facts.yaml
     if fact is None or fact.origin != "input" or (kind == "number") != (fact.type == "number"):
-        out.add(file, line, None, field, f"{name!r} is not an input {kind} fact{did_you_mean(name, facts)}")
+        out.add(file, line, None, field, f"{shown(name)} is not an input {kind} fact{did_you_mean(name, facts)}")
         return str(name)
     return name
 
@@ -96,6 +97,9 @@ def _required(node: Any, file: str, line: int, params: dict[str, Any], facts: di
             continue
         atoms = []
         for text in item["when"]:
+            if not isinstance(text, str):
+                out.add(file, at, None, "required.when", f"{shown(text)} is not a condition; write one as text")
+                continue
             try:
                 atom = cond.parse_atom(text, params)
             except cond.ConditionSyntaxError as exc:
@@ -103,11 +107,11 @@ def _required(node: Any, file: str, line: int, params: dict[str, Any], facts: di
                 continue
             check_atom(atom, facts, file, at, None, out)
             if atom.fact in facts and facts[atom.fact].origin != "input":
-                out.add(file, at, None, "required.when", f"{atom.fact!r} is derived; write it in input facts")
+                out.add(file, at, None, "required.when", f"{shown(atom.fact)} is derived; write it in input facts")
             atoms.append(atom)
         for code in item["codes"]:
-            if code not in codes:
-                out.add(file, at, None, "required.codes", f"unknown code {code!r}{did_you_mean(code, codes)}")
+            if not isinstance(code, str) or code not in codes:  # a list or a mapping is no code either
+                out.add(file, at, None, "required.codes", f"unknown code {shown(code)}{did_you_mean(code, codes)}")
         required.append(Required(tuple(atoms), tuple(str(c) for c in item["codes"])))
     return required
 
@@ -123,7 +127,8 @@ def _exclusions(node: Any, file: str, line: int, codes: dict, out: Collector) ->
             continue
         for code in pair:
             if code not in codes:
-                out.add(file, node.line_of(i), None, "exclusions", f"unknown code {code!r}{did_you_mean(code, codes)}")
+                out.add(file, node.line_of(i), None, "exclusions",
+                        f"unknown code {shown(code)}{did_you_mean(code, codes)}")
         pairs.append((pair[0], pair[1]))
     return pairs
 
@@ -150,7 +155,7 @@ def safety_changes(kb: Kb, shipped_root: Path) -> tuple[str, ...]:
     """What differs between the KB's safety section and the approved one shipped with clonus ('' when none)."""
     approved = approved_section(shipped_root, kb.profile.name)
     if approved is None:
-        return (f"profile {kb.profile.name!r} has no approved safety section",)
+        return (f"profile {shown(kb.profile.name)} has no approved safety section",)
     current = json.loads(json.dumps(dict(kb.invariants.canonical)))
     return tuple(_differences(approved, current, ""))
 

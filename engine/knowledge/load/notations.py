@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from clonus.engine.errors import shown
 from clonus.engine.suggest import did_you_mean
 
 from .common import Collector, is_number, mapping
@@ -52,6 +53,7 @@ def load_synonyms(doc, file, facts, out) -> dict[str, dict[str, str]]:
         for alias, target in aliases.items():
             if fact.type == "enum" and target not in fact.values:
                 out.add(file, aliases.line_of(alias), None, f"synonyms.{fact_name}.{alias}",
-                        f"{target!r} is not a value of {fact_name}; values: {', '.join(fact.values)}")
-        result[fact_name] = {str(a).lower().replace(" ", "_"): str(t) for a, t in aliases.items()}
+                        f"{shown(target)} is not a value of {fact_name}; values: {', '.join(fact.values)}")
+        # keyed as intake normalises text: lower case, each run of white space one _
+        result[fact_name] = {"_".join(str(a).lower().split()): str(t) for a, t in aliases.items()}
     return result

@@ -12,6 +12,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from clonus.engine.errors import shown
 from clonus.engine.knowledge.model import Profile
 from clonus.engine.suggest import did_you_mean
 
@@ -32,7 +33,7 @@ def parameters_of(node: Any, file: str, where: str, out: Collector) -> dict[str,
         return values
     for name, value in node.items():
         if not isinstance(name, str) or not PARAM_RE.match(name):
-            out.add(file, node.line_of(name), None, where, f"{name!r} is not a parameter name like max_daily_mg")
+            out.add(file, node.line_of(name), None, where, f"{shown(name)} is not a parameter name like max_daily_mg")
         elif not (is_number(value) or isinstance(value, (bool, str))):
             out.add(file, node.line_of(name), None, f"{where}.{name}", "is a number, true/false or a short text")
         else:
@@ -52,8 +53,8 @@ def load_profile(docs: dict[str, Any], files: list[Path], chosen: str | None, de
             continue
         unknown_keys(doc, PROFILE_KEYS, file, None, out)
         if doc.get("name") != path.stem:
-            out.add(file, doc.line_of("name"), None, "name", f"{doc.get('name')!r} must be the file's name, "
-                    f"{path.stem!r}")
+            out.add(file, doc.line_of("name"), None, "name", f"{shown(doc.get('name'))} must be the file's name, "
+                    f"{shown(path.stem)}")
         params = parameters_of(doc.get("parameters"), file, "parameters", out)
         for name in params:
             if name in shared:
@@ -70,10 +71,10 @@ def load_profile(docs: dict[str, Any], files: list[Path], chosen: str | None, de
         from clonus.engine.errors import UsageError
 
         if chosen is not None:
-            raise UsageError(f"--profile: {chosen!r} is not a profile of this KB{did_you_mean(chosen, names)}; "
+            raise UsageError(f"--profile: {shown(chosen)} is not a profile of this KB{did_you_mean(chosen, names)}; "
                              f"use one of {', '.join(names)}")
         out.add(kb_file, kb_line, None, "default_profile",
-                f"{default!r} is not a profile{did_you_mean(default, names)}; profiles: {', '.join(names)}")
+                f"{shown(default)} is not a profile{did_you_mean(default, names)}; profiles: {', '.join(names)}")
         name = names[0]
     title, file, line, params = profiles[name]
     return Profile(name, title, MappingProxyType({**shared, **params}), file, line), names

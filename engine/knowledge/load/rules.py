@@ -9,6 +9,7 @@ from datetime import date
 from types import MappingProxyType
 from typing import Any
 
+from clonus.engine.errors import shown
 from clonus.engine.knowledge import conditions as cond
 from clonus.engine.knowledge.model import (
     DOSE_LIMIT_KEYS,
@@ -25,6 +26,7 @@ from clonus.engine.knowledge.wording import SLOT_RE
 from clonus.engine.suggest import did_you_mean
 
 from .common import Collector, bind, is_number, unknown_keys
+from .shapes import schema, shape_problems
 from .yamlsource import LineDict, LineList
 
 RULE_ID_RE = re.compile(r"^[a-z0-9]+(?:[.-][a-z0-9]+)+$")
@@ -63,10 +65,17 @@ def load_rules(doc, file, ctx: RuleContext, out) -> list[Rule]:
         out.add(file, getattr(doc, "line", 1), None, "rules", "a rule file holds a list under 'rules:'")
         return []
     rules = []
+    file_schema = schema("rules.schema.json")
     for index, spec in enumerate(node):
         line = node.line_of(index)
         if not isinstance(spec, LineDict):
             out.add(file, line, None, None, "each rule is a mapping")
+            continue
+        misshapen = list(shape_problems(spec, file_schema["$defs"]["rule"], file_schema, "", line))
+        if misshapen:  # no other check reads a value of the wrong shape
+            label = str(spec["id"]) if isinstance(spec.get("id"), str) else f"(rule at line {line})"
+            for field, at, message in misshapen:
+                out.add(file, at, label, field, message)
             continue
         rule = _load_rule(spec, file, line, ctx, out)
         if rule is not None:
@@ -85,27 +94,27 @@ def _load_rule(spec: LineDict, file, line, ctx: RuleContext, out) -> Rule | None
 
     unknown_keys(spec, RULE_KEYS, file, label, out)
     if not isinstance(rid, str) or not RULE_ID_RE.match(rid):
-        bad("id", f"{rid!r} is not a dotted lower-case id like 'baclofen.escalate.below-max'")
+        bad("id", f"{shown(rid)} is not a dotted lower-case id like 'baclofen.escalate.below-max'")
     for key in ("title", "rationale"):
         text = spec.get(key)
         if not isinstance(text, str) or not text.strip():
             bad(key, "is required (a non-empty text)")
     status = spec.get("status")
     if status not in STATUSES:
-        bad("status", f"{status!r} is not one of {', '.join(STATUSES)}{did_you_mean(status, STATUSES)}")
+        bad("status", f"{shown(status)} is not one of {', '.join(STATUSES)}{did_you_mean(status, STATUSES)}")
     version = spec.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         bad("version", "must be a whole number >= 1")
     for key in ("last_reviewed", "review_by"):
         if key in spec and not isinstance(spec[key], date) and not _iso_date(spec[key]):
-            bad(key, f"{spec[key]!r} is not a date like 2026-11-25")
+            bad(key, f"{shown(spec[key])} is not a date like 2026-11-25")
     rule_sources = spec.get("sources")
     if not isinstance(rule_sources, LineList) or not rule_sources:
         bad("sources", "cite at least one source id")
         rule_sources = LineList()
     for i, sid in enumerate(rule_sources):
         if sid not in sources:
-            bad("sources", f"unknown source {sid!r}{did_you_mean(sid, sources)}", rule_sources.line_of(i))
+            bad("sources", f"unknown source {shown(sid)}{did_you_mean(sid, sources)}", rule_sources.line_of(i))
     when, alternatives, condition_lines = _load_when(spec, file, label, ctx, out)
     asserts, recommends, dose_plan, limits = _load_then(spec, file, label, ctx, out)
     if len(out.problems) > before or not isinstance(rid, str):  # a bad id is one of those problems
@@ -181,18 +190,18 @@ def check_atom(atom: cond.Atom, facts, file, line, label, out) -> None:
     fact = facts.get(atom.fact)
     where = f"when: {atom}"
     if fact is None:
-        out.add(file, line, label, "when", f"unknown fact {atom.fact!r}{did_you_mean(atom.fact, facts)}")
+        out.add(file, line, label, "when", f"unknown fact {shown(atom.fact)}{did_you_mean(atom.fact, facts)}")
         return
     if fact.type not in OPS_BY_TYPE:
         return  # the fact's bad type is reported where the fact is defined
     if atom.op in ("missing", "known"):
         if fact.origin != "input" or fact.default is not None:
             out.add(file, line, label, where, f"'{atom.op}' applies to input facts without a default; "
-                    f"{atom.fact!r} is always known")
+                    f"{shown(atom.fact)} is always known")
         return
     if atom.op not in OPS_BY_TYPE[fact.type]:
-        out.add(file, line, label, where, f"operator {atom.op!r} does not apply to {fact.type} fact "
-                f"{atom.fact!r}; use {', '.join(OPS_BY_TYPE[fact.type])}")
+        out.add(file, line, label, where, f"operator {shown(atom.op)} does not apply to {fact.type} fact "
+                f"{shown(atom.fact)}; use {', '.join(OPS_BY_TYPE[fact.type])}")
         return
     for value in atom.value if isinstance(atom.value, tuple) else (atom.value,):
         problem = value_problem(fact, value)
@@ -203,18 +212,18 @@ def check_atom(atom: cond.Atom, facts, file, line, label, out) -> None:
 def value_problem(fact: FactDef, value: Any) -> str | None:
     if fact.type == "number":
         if not is_number(value):
-            return f"{fact.name} is a number; {value!r} is not"
+            return f"{fact.name} is a number; {shown(value)} is not"
         if fact.minimum is not None and value < fact.minimum or fact.maximum is not None and value > fact.maximum:
             return f"{value} is outside {fact.name}'s range {fact.minimum}..{fact.maximum}"
     elif fact.type == "boolean":
         if not isinstance(value, bool):
-            return f"{fact.name} is true or false; {value!r} is not"
+            return f"{fact.name} is true or false; {shown(value)} is not"
     elif fact.type == "enum":
         if value not in fact.values:
-            return (f"{value!r} is not a value of {fact.name}{did_you_mean(value, fact.values)}; "
+            return (f"{shown(value)} is not a value of {fact.name}{did_you_mean(value, fact.values)}; "
                     f"values: {', '.join(fact.values)}")
     elif fact.type in ("words", "text") and not isinstance(value, str):
-        return f"{fact.name} holds words; {value!r} is not a word"
+        return f"{fact.name} holds words; {shown(value)} is not a word"
     return None
 
 
@@ -238,9 +247,10 @@ def _load_then(spec, file, label, ctx: RuleContext, out):
         at = assert_node.line_of(fact_name)
         fact = facts.get(fact_name)
         if fact is None:
-            out.add(file, at, label, "then.assert", f"unknown fact {fact_name!r}{did_you_mean(fact_name, facts)}")
+            out.add(file, at, label, "then.assert", f"unknown fact {shown(fact_name)}{did_you_mean(fact_name, facts)}")
         elif fact.origin != "derived":
-            out.add(file, at, label, "then.assert", f"{fact_name!r} is an input fact; rules assert derived facts only")
+            out.add(file, at, label, "then.assert",
+                    f"{shown(fact_name)} is an input fact; rules assert derived facts only")
         elif (problem := value_problem(fact, value)):
             out.add(file, at, label, "then.assert", problem)
         else:
@@ -256,7 +266,7 @@ def _load_then(spec, file, label, ctx: RuleContext, out):
         for slot in SLOT_RE.findall(codes[rec.code].text):
             if slot not in available:
                 out.add(file, then.line_of("recommend"), label, "then.recommend",
-                        f"code {rec.code!r} text needs {{{slot}}}, which this rule does not provide")
+                        f"code {shown(rec.code)} text needs {{{slot}}}, which this rule does not provide")
     return asserts, recommends, dose_plan, limits
 
 
@@ -275,13 +285,14 @@ def _recommends(then: LineDict, file: str, label: str, ctx: RuleContext, out: Co
             (item.get("code"), item.get("params") or {}, item.get("severity")) if isinstance(item, dict) else \
             (None, {}, None)
         if not isinstance(code, str) or code not in ctx.codes:  # YAML keys are never null: None is never a code
-            out.add(file, at, label, "then.recommend", f"unknown code {code!r}{did_you_mean(code, ctx.codes)}")
+            out.add(file, at, label, "then.recommend", f"unknown code {shown(code)}{did_you_mean(code, ctx.codes)}")
             continue
         if not isinstance(params, dict):
-            out.add(file, at, label, "then.recommend", f"params of {code!r} must be a mapping")
+            out.add(file, at, label, "then.recommend", f"params of {shown(code)} must be a mapping")
             continue
         if severity is not None and severity not in SEVERITIES:
-            out.add(file, at, label, "then.recommend", f"severity {severity!r} is not one of {', '.join(SEVERITIES)}")
+            out.add(file, at, label, "then.recommend",
+                    f"severity {shown(severity)} is not one of {', '.join(SEVERITIES)}")
             continue
         bound = {k: bind(v, ctx.params, file, at, label, f"then.recommend.{code}.params.{k}", out)
                  for k, v in params.items()}
@@ -295,7 +306,8 @@ def _rule_dose_plan(then: LineDict, file: str, label: str, ctx: RuleContext, out
     if isinstance(node, str):
         if node not in ctx.dose_plans:
             out.add(file, at, label, "then.dose_plan",
-                    f"unknown dose plan {node!r}{did_you_mean(node, ctx.dose_plans)}; kb.yaml dose_plans names them")
+                    f"unknown dose plan {shown(node)}{did_you_mean(node, ctx.dose_plans)}; "
+                    "kb.yaml dose_plans names them")
             return None
         plan: dict | None = ctx.dose_plans[node]
     else:
@@ -303,7 +315,7 @@ def _rule_dose_plan(then: LineDict, file: str, label: str, ctx: RuleContext, out
     for key in DOSE_PLAN_FACT_KEYS:
         name = (plan or {}).get(key)
         if isinstance(name, str) and name and (name not in ctx.facts or ctx.facts[name].type != "number"):
-            out.add(file, at, label, f"then.dose_plan.{key}", f"{name!r} is not a number fact"
+            out.add(file, at, label, f"then.dose_plan.{key}", f"{shown(name)} is not a number fact"
                     f"{did_you_mean(name, ctx.facts)}")
     return plan
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
+from clonus.engine.errors import shown
 from clonus.engine.knowledge import conditions as cond
 from clonus.engine.knowledge.model import FactDef, Precedence, Vocabulary
 from clonus.engine.knowledge.wording import SLOT_RE
@@ -41,10 +42,11 @@ def load_precedence(meta, file: str, codes: dict, out: Collector) -> Precedence:
             lines.setdefault(str(code), at)
             listed = others if isinstance(others, list) else [others]
             for name in [code, *listed]:
-                if name not in codes:
-                    out.add(file, at, None, f"precedence.{kind}", f"unknown code {name!r}{did_you_mean(name, codes)}")
+                if not isinstance(name, str) or name not in codes:  # a list or a mapping is no code either
+                    out.add(file, at, None, f"precedence.{kind}",
+                            f"unknown code {shown(name)}{did_you_mean(name, codes)}")
             if code in listed:
-                out.add(file, at, None, f"precedence.{kind}", f"{code!r} acts on itself")
+                out.add(file, at, None, f"precedence.{kind}", f"{shown(code)} acts on itself")
             relations[kind][str(code)] = tuple(str(c) for c in listed)
     _acyclic(relations, file, node, out)
     return Precedence(MappingProxyType(relations["suppresses"]), MappingProxyType(relations["outranks"]),
@@ -112,7 +114,7 @@ def load_gap_check(meta, file, facts, categories, out, params=None) -> tuple[tup
                 continue
             if atom.fact in facts and facts[atom.fact].origin != "input":
                 out.add(file, population.line_of(i), None, "gap_check.population",
-                        f"{atom.fact!r} is derived; the population is written in input facts")
+                        f"{shown(atom.fact)} is derived; the population is written in input facts")
                 continue
             check_atom(atom, facts, file, population.line_of(i), None, out)
             atoms.append(atom)
@@ -123,7 +125,7 @@ def load_gap_check(meta, file, facts, categories, out, params=None) -> tuple[tup
     for i, category in enumerate(wanted):
         if category not in categories:
             out.add(file, wanted.line_of(i), None, "gap_check.next_step_categories",
-                    f"unknown category {category!r}{did_you_mean(category, categories)}")
+                    f"unknown category {shown(category)}{did_you_mean(category, categories)}")
     return tuple(atoms), tuple(str(c) for c in wanted)
 
 
@@ -142,7 +144,7 @@ def load_vocabulary(meta, file: str, facts: dict[str, FactDef], categories: list
         value = node.get(key)
         if value not in categories:
             out.add(file, node.line_of(key), None, f"vocabulary.{key}",
-                    f"{value!r} is not a category of codes.yaml{did_you_mean(value, categories)}; "
+                    f"{shown(value)} is not a category of codes.yaml{did_you_mean(value, categories)}; "
                     f"categories: {', '.join(categories)}")
         roles[key] = str(value)
     sections = _sections(node, file, categories, out)
@@ -165,15 +167,15 @@ def _sections(node: LineDict, file: str, categories: list[str], out: Collector) 
         for category in cats:
             if category not in categories:
                 out.add(file, items.line_of(i), None, "vocabulary.sections",
-                        f"unknown category {category!r}{did_you_mean(category, categories)}")
+                        f"unknown category {shown(category)}{did_you_mean(category, categories)}")
             elif category in placed:
-                out.add(file, items.line_of(i), None, "vocabulary.sections", f"{category!r} is in two sections")
+                out.add(file, items.line_of(i), None, "vocabulary.sections", f"{shown(category)} is in two sections")
             placed.append(category)
         sections.append((title, tuple(str(c) for c in cats)))
     for category in categories:
         if category not in placed:
             out.add(file, node.line_of("sections"), None, "vocabulary.sections",
-                    f"category {category!r} is in no section: its recommendations would not be shown")
+                    f"category {shown(category)} is in no section: its recommendations would not be shown")
     return tuple(sections)
 
 
@@ -186,9 +188,9 @@ def _case_line(node: LineDict, file: str, facts: dict[str, FactDef], out: Collec
     for i, text in enumerate(items):
         slots = SLOT_RE.findall(text) if isinstance(text, str) else []
         if not slots:
-            out.add(file, items.line_of(i), None, "vocabulary.case_line", f"{text!r} names no {{fact}}")
+            out.add(file, items.line_of(i), None, "vocabulary.case_line", f"{shown(text)} names no {{fact}}")
         for slot in slots:
             if slot not in facts:
                 out.add(file, items.line_of(i), None, "vocabulary.case_line",
-                        f"unknown fact {slot!r}{did_you_mean(slot, facts)}")
+                        f"unknown fact {shown(slot)}{did_you_mean(slot, facts)}")
     return tuple(str(t) for t in items)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from clonus.engine.errors import shown
 from clonus.engine.knowledge.model import CodeDef, FactDef, Section, Teaching
 from clonus.engine.suggest import did_you_mean
 
@@ -68,7 +69,7 @@ def _sections(top: LineDict, file: str, codes: dict[str, CodeDef], categories: l
         mode = item.get("overview", "shown")
         if mode not in OVERVIEW_MODES:
             out.add(file, item.line_of("overview"), None, "sections.overview",
-                    f"{mode!r} is not one of {', '.join(OVERVIEW_MODES)}")
+                    f"{shown(mode)} is not one of {', '.join(OVERVIEW_MODES)}")
         wanted = _names(item, "categories", categories, "category", placed, file, out)
         listed = _names(item, "codes", codes, "code", placed, file, out)
         if wanted is None or listed is None:
@@ -80,7 +81,7 @@ def _sections(top: LineDict, file: str, codes: dict[str, CodeDef], categories: l
     for category in categories:
         if f"category:{category}" not in placed:
             out.add(file, items.line, None, "sections",
-                    f"category {category!r} is in no section: its recommendations would be on no page")
+                    f"category {shown(category)} is in no section: its recommendations would be on no page")
     return tuple(sections)
 
 
@@ -96,10 +97,10 @@ def _names(item: LineDict, key: str, known, kind: str, placed: dict[str, str], f
     for j, name in enumerate(names):
         if name not in known:
             out.add(file, names.line_of(j), None, f"sections.{key}",
-                    f"unknown {kind} {name!r}{did_you_mean(str(name), known)}")
+                    f"unknown {kind} {shown(name)}{did_you_mean(str(name), known)}")
         elif f"{kind}:{name}" in placed:
             out.add(file, names.line_of(j), None, f"sections.{key}",
-                    f"{name!r} is already in section {placed[f'{kind}:{name}']!r}")
+                    f"{shown(name)} is already in section {placed[f'{kind}:{name}']!r}")
         placed.setdefault(f"{kind}:{name}", item["title"])
     return tuple(str(n) for n in names)
 
@@ -112,5 +113,5 @@ def _questions(overview: LineDict, file: str, facts: dict[str, FactDef], out: Co
     for i, name in enumerate(questions):
         if name not in facts:
             out.add(file, questions.line_of(i), None, "overview.questions",
-                    f"unknown fact {name!r}{did_you_mean(str(name), facts)}")
+                    f"unknown fact {shown(name)}{did_you_mean(str(name), facts)}")
     return tuple(str(q) for q in questions)

@@ -3,10 +3,12 @@ must come first (the decisive action), the rules that must fire and the profile 
 
 from __future__ import annotations
 
+from clonus.engine.errors import shown
 from clonus.engine.knowledge.model import RuleTest
 from clonus.engine.suggest import did_you_mean
 
 from .common import plain, unknown_keys
+from .shapes import schema, shape_problems
 from .yamlsource import LineDict, LineList
 
 
@@ -19,18 +21,24 @@ def load_tests(doc, file, codes, out, rule_ids: set[str] | None = None, profiles
         out.add(file, getattr(doc, "line", 1), None, "tests", "a test file holds a list under 'tests:'")
         return []
     tests = []
+    file_schema = schema("rule-tests.schema.json")
     for i, spec in enumerate(node):
         line = node.line_of(i)
         if (not isinstance(spec, LineDict) or not isinstance(spec.get("name"), str)
                 or not isinstance(spec.get("case"), dict)):
             out.add(file, line, None, "tests", "each test has a name and a case")
             continue
+        misshapen = list(shape_problems(spec, file_schema["properties"]["tests"]["items"], file_schema, "", line))
+        if misshapen:  # no other check reads a value of the wrong shape
+            for field, at, message in misshapen:
+                out.add(file, at, spec["name"], field, message)
+            continue
         unknown_keys(spec, ("name", "case", "expect", "forbid", "first", "fires", "profile", "todo"), file,
                      spec["name"], out)
         first = spec.get("first")
         if first is not None and first not in codes:
             out.add(file, spec.line_of("first"), spec["name"], "first",
-                    f"unknown code {first!r}{did_you_mean(str(first), codes)}")
+                    f"unknown code {shown(first)}{did_you_mean(str(first), codes)}")
         fires = spec.get("fires") or []
         if not isinstance(fires, list):
             out.add(file, spec.line_of("fires"), spec["name"], "fires", "is a list of rule ids")
@@ -38,11 +46,12 @@ def load_tests(doc, file, codes, out, rule_ids: set[str] | None = None, profiles
         for j, rule_id in enumerate(fires):
             if rule_ids is not None and rule_id not in rule_ids:
                 out.add(file, spec["fires"].line_of(j), spec["name"], "fires",
-                        f"unknown rule {rule_id!r}{did_you_mean(rule_id, rule_ids)}")
+                        f"unknown rule {shown(rule_id)}{did_you_mean(rule_id, rule_ids)}")
         profile = spec.get("profile")
         if profile is not None and profile not in profiles:
             out.add(file, spec.line_of("profile"), spec["name"], "profile",
-                    f"{profile!r} is not a profile{did_you_mean(profile, profiles)}; profiles: {', '.join(profiles)}")
+                    f"{shown(profile)} is not a profile{did_you_mean(profile, profiles)}; "
+                    f"profiles: {', '.join(profiles)}")
         for key in ("expect", "forbid"):
             listed = spec.get(key) or []
             if not isinstance(listed, list):
@@ -51,7 +60,7 @@ def load_tests(doc, file, codes, out, rule_ids: set[str] | None = None, profiles
             for j, code in enumerate(listed):
                 if code not in codes:
                     out.add(file, spec[key].line_of(j), spec["name"], key,
-                            f"unknown code {code!r}{did_you_mean(code, codes)}")
+                            f"unknown code {shown(code)}{did_you_mean(code, codes)}")
         tests.append(RuleTest(spec["name"], plain(spec["case"]), tuple(spec.get("expect") or ()),
                               tuple(spec.get("forbid") or ()), bool(spec.get("todo", False)), file, line,
                               tuple(str(f) for f in fires), profile, first))

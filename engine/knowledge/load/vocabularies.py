@@ -6,6 +6,7 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Any
 
+from clonus.engine.errors import shown
 from clonus.engine.knowledge.model import Medication
 
 from .common import Collector, mapping, unknown_keys
@@ -50,10 +51,10 @@ def load_medications(doc: Any, file: str, out: Collector) -> dict[str, Medicatio
         for written in (med.name, *med.names, *med.misspellings):
             key = written.replace(" ", "_").replace("-", "_")
             if seen.setdefault(key, med.name) != med.name:
-                out.add(file, line, None, str(name), f"{written!r} is also a name of {seen[key]!r}")
+                out.add(file, line, None, str(name), f"{shown(written)} is also a name of {shown(seen[key])}")
         for code in (med.rxnorm, *med.products):  # an RxNorm code (FHIR, or a case) leads to one drug
             if code and seen.setdefault(code, med.name) != med.name:
-                out.add(file, line, None, str(name), f"RxNorm code {code!r} is also a code of {seen[code]!r}")
+                out.add(file, line, None, str(name), f"RxNorm code {shown(code)} is also a code of {shown(seen[code])}")
         medications[med.name] = med
     return medications
 
