@@ -235,6 +235,9 @@ def outcome(advisor: Advisor, data: Mapping[str, Any]) -> Outcome:
     rules made anyway."""
     try:
         case = parse_case(advisor.kb, data)
+    except ClonusError as exc:
+        return Outcome((), {}, None, f"{type(exc).__name__}: {exc}")
+    try:
         result = advisor.advise_case(case)
     except SafetyError as exc:
         got = advisor.answer(case)
