@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from .options import EngineName, IncludeDraft, KbDir, load_kb, read_case_data
+from .options import EngineName, IncludeDraft, KbDir, ProfileName, load_kb, read_case_data
 
 
 class ExplainFormat(str, Enum):
@@ -28,6 +28,7 @@ def explain(
     kb: KbDir = None,
     include_draft: IncludeDraft = False,
     engine: EngineName = None,
+    profile: ProfileName = None,
 ) -> None:
     """Explain one case. --why CODE: the firings, facts and sources that led to the code. --why-not CODE:
     for each rule that could have made it, the first condition that failed and the value it saw,
@@ -43,7 +44,7 @@ def explain(
     from clonus.engine.intake.case import parse_case
     from clonus.engine.suggest import did_you_mean
 
-    knowledge = load_kb(kb)
+    knowledge = load_kb(kb, profile)
     for code in (why or []) + (why_not or []):
         if code not in knowledge.codes:
             raise UsageError(f"unknown code {code!r}{did_you_mean(code, knowledge.codes)}; see kb/codes.yaml")
@@ -56,7 +57,8 @@ def explain(
         sections, premise_ok = explain_codes(knowledge, advisor.plan, case, got, asked)
     if format is ExplainFormat.json:
         doc = {"case": case_file, "kb": {"name": knowledge.name, "version": knowledge.version,
-                                         "digest": knowledge.digest},
+                                         "digest": knowledge.digest,
+                                         "profile": knowledge.profile.name},
                "codes": list(got.codes), "refused": got.refused, "explanations": sections}
         typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
     else:

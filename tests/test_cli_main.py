@@ -125,3 +125,15 @@ def test_a_closed_standard_output_is_one_line():
         proc.wait(timeout=60)
     assert proc.returncode == 2, stderr
     assert stderr.count("\n") == 1 and "could not be written" in stderr and "Traceback" not in stderr
+
+
+def test_every_command_that_evaluates_or_draws_takes_profile():
+    """Issue 9 section 6: --profile on advise, explain, test, lint, diff, graph and check-engines."""
+    import typer.main
+
+    from clonus.cli.main import app as clonus_app
+
+    commands = typer.main.get_command(clonus_app).commands
+    for name in ("advise", "explain", "test", "lint", "diff", "graph", "check-engines"):
+        options = {opt for param in commands[name].params for opt in param.opts}
+        assert "--profile" in options, name

@@ -156,7 +156,8 @@ def explain_codes(kb: Kb, plan: EvaluationPlan, case: Case, got: Answer,
 # -- for people ------------------------------------------------------------------------------------
 
 def render_text(knowledge: Kb, case_file: str, got: Answer, sections: list[dict[str, Any]]) -> str:
-    lines = [f"clonus explain {case_file}  (KB {knowledge.name} {knowledge.version}, {knowledge.digest[:19]})"]
+    lines = [f"clonus explain {case_file}  (KB {knowledge.name} {knowledge.version}, {knowledge.digest[:19]}, "
+             f"profile {knowledge.profile.name})"]
     if got.refused:
         lines.append(f"!! the runtime refuses this answer: {got.refused}")
     for section in sections:
