@@ -79,4 +79,5 @@ def test_kb_lists_every_profile_with_its_title_and_ceiling(shipped_kb):
         assert entry["max_daily_mg"] == dict(bound.invariants.max_daily_mg)
         mark = "*" if entry["bound"] else " "
         ceilings = ", ".join(f"{drug} {mg:g} mg/day" for drug, mg in bound.invariants.max_daily_mg.items())
-        assert f"  {mark} {name:<6} {bound.profile.title}; ceiling {ceilings}  ({bound.profile.file})\n" in result.stdout
+        line = f"  {mark} {name:<6} {bound.profile.title}; ceiling {ceilings}  ({bound.profile.file})\n"
+        assert line in result.stdout
