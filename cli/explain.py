@@ -55,12 +55,14 @@ def explain(
         if not asked:
             asked = [(c, True) for c in got.codes]
         sections, premise_ok = explain_codes(knowledge, advisor.plan, case, got, asked)
+        safety = advisor.safety_changes
     if format is ExplainFormat.json:
         doc = {"case": case_file, "kb": {"name": knowledge.name, "version": knowledge.version,
                                          "digest": knowledge.digest,
-                                         "profile": knowledge.profile.name},
+                                         "profile": knowledge.profile.name, "safety_modified": bool(safety),
+                                         "safety_changes": list(safety)},
                "codes": list(got.codes), "refused": got.refused, "explanations": sections}
         typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
     else:
-        typer.echo(render_text(knowledge, case_file, got, sections), nl=False)
+        typer.echo(render_text(knowledge, case_file, got, sections, safety), nl=False)
     raise typer.Exit(0 if premise_ok else 1)
