@@ -53,6 +53,8 @@ def _cases(changed: list[CaseChange], ran: int) -> list[str]:
     if plans:
         lines.append(f"DOSE PLANS: {len(plans)} of {ran} cases change their dose plan, for example:")
         lines.extend(f"  {c.name}: {'; '.join(c.dose_plan)}" for c in plans[:EXAMPLES])
+    if changed:
+        lines.append("")
     for c in changed:
         lines.append(f"  {c.name}  ({c.where})")
         if c.old_error != c.new_error:
