@@ -74,3 +74,20 @@ def test_kb_names_the_version_of_clonus_and_of_each_rule_engine():
         assert software["engines"][engine] == expected
         assert f"{engine} {expected['version']}" in text
     assert f"clonus {version('clonus')}; rule engines: durable " in text
+
+
+def test_kb_lists_every_profile_with_its_title_and_ceiling(shipped_kb):
+    from clonus.engine.knowledge.load import load_kb as load
+
+    result = runner.invoke(app, ["kb"])
+    doc = json.loads(runner.invoke(app, ["kb", "--format", "json"]).stdout)
+    assert [p["name"] for p in doc["profiles"]] == list(shipped_kb.profiles) and len(shipped_kb.profiles) >= 2
+    for name in shipped_kb.profiles:
+        bound = load(None, name)
+        [entry] = [p for p in doc["profiles"] if p["name"] == name]
+        assert entry["title"] == bound.profile.title and entry["bound"] == (name == shipped_kb.profile.name)
+        assert entry["max_daily_mg"] == dict(bound.invariants.max_daily_mg)
+        mark = "*" if entry["bound"] else " "
+        ceilings = ", ".join(f"{drug} {mg:g} mg/day" for drug, mg in bound.invariants.max_daily_mg.items())
+        line = f"  {mark} {name:<6} {bound.profile.title}; ceiling {ceilings}  ({bound.profile.file})\n"
+        assert line in result.stdout

@@ -23,7 +23,7 @@ from .common import Collector, display, mapping, unknown_keys
 from .derived import conflicting_values
 from .facts import load_facts
 from .files import is_file, read_bytes
-from .invariants import load_invariants
+from .invariants import load_invariants, parameters_read
 from .notations import load_notations, load_synonyms
 from .profiles import load_profile, parameters_of
 from .rules import RuleContext, check_cycles, check_rule_ids, load_rules
@@ -78,7 +78,7 @@ def load_kb(root: Path | str | None = None, profile: str | None = None, fhir: bo
     unknown_keys(meta, KB_KEYS, kb_file, None, out)  # a misspelt exclusions: is not silent
     shared = parameters_of(meta.get("parameters"), kb_file, "parameters", out)
     chosen, profiles = load_profile(docs, profile_files, profile, meta.get("default_profile"), shared, kb_file,
-                                    meta.line_of("default_profile"), out)
+                                    meta.line_of("default_profile"), out, parameters_read(doc("invariants.yaml")))
     params = dict(chosen.parameters)
     facts = load_facts(doc("facts.yaml"), name["facts.yaml"], out)
     codes, categories = load_codes(doc("codes.yaml"), name["codes.yaml"], out, params)
