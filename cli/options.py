@@ -100,12 +100,11 @@ def read_case_data(arg: str) -> dict:
 
 
 def apply_flags(data: dict, flags: dict, fields: Mapping[str, Any]) -> list[str]:
-    """Set each flag's case field in the case mapping; words flags split on commas. The fields set."""
+    """Set each flag's case field in the case mapping (a words flag's commas separate words in intake, as
+    they do in a case file). The fields set."""
     by_leaf = {path.rsplit(".", 1)[-1]: path for path in fields}
     done: list[str] = []
     for name, value in flags.items():
-        if isinstance(value, list):
-            value = [item.strip() for v in value for item in v.split(",") if item.strip()]
         section, leaf = by_leaf[name].split(".", 1)
         if data.get(section) is None:  # absent, or an empty `patient:` in the file
             data[section] = {}

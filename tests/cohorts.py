@@ -15,7 +15,7 @@ _spec.loader.exec_module(generator)
 
 # (id, case) rows that are no usable case, each with the start of the message `clonus advise` gives
 BAD_ROWS = [
-    ("bad-field", {"patient": {"age": 45, "agee": 3}}, "patient.agee: '3' is not accepted"),
+    ("bad-field", {"patient": {"age": 45, "agee": 3}}, "patient.agee: 3 is not accepted"),
     ("bad-dose", {"patient": {"age": 45}, "medication": {"drug": "baclofen", "dose": "lots"}},
      "medication.dose: 'lots' is not accepted"),
     ("bad-section", {"patients": {"age": 45}}, "patients: "),
