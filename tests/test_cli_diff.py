@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from clonus.cli.main import app
 
+from conftest import EXAMPLES
 from lintkbs import build_kb, plant
 
 runner = CliRunner()
@@ -83,7 +84,7 @@ def test_regression_lowering_the_ceiling_reports_the_dose_plans_it_changes(kb_co
     from clonus.engine.knowledge.load import default_kb_dir
 
     was = _lower_ceiling(kb_copy, 60)
-    examples = default_kb_dir().parent / "examples"
+    examples = EXAMPLES  # the clone's (an installed KB has no examples beside it)
     result = runner.invoke(app, ["diff", str(default_kb_dir()), str(kb_copy), str(examples), "-f", "json"])
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)

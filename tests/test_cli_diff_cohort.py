@@ -35,4 +35,5 @@ def test_a_lower_label_maximum_changes_the_patients_above_it(tmp_path, kb_copy):
     assert {c["case"] for c in changed} <= ids
     unchanged = subprocess.run([CLONUS, "diff", str(default_kb_dir()), str(default_kb_dir()), "--cases", str(cohort)],
                                capture_output=True, text=True, timeout=120)
-    assert f"CASES: 0 of {len(rows)} change their answer: 0 their recommendations, 0 their dose plan" in unchanged.stdout
+    assert (f"CASES: 0 of {len(rows)} change their answer: 0 their recommendations, 0 their dose plan"
+            in unchanged.stdout)
