@@ -66,3 +66,31 @@ def test_a_value_of_any_shape_anywhere_is_a_kb_or_located_problems(kb_root, wher
         assert exc.problems and all(p.file and p.line >= 0 for p in exc.problems)
     finally:
         (kb_root / name).write_text(original, encoding="utf-8")
+
+
+@pytest.mark.parametrize("where, value", [
+    (("kb.yaml", ("precedence", "suppresses", "urgent_evaluation_withdrawal")), [["x"]]),
+    (("invariants.yaml", ("required", 0, "codes")), [["x"]]),
+    (("invariants.yaml", ("required", 0, "when")), [{"a": 1}]),
+    (("teaching.yaml", ("sections", 0, "codes")), [["x"]]),
+    (("teaching.yaml", ("overview", "questions")), [["x"]]),
+    (("kb.yaml", ("default_profile",)), []),
+], ids=["precedence", "required-codes", "required-when", "teaching-codes", "overview-questions", "default-profile"])
+def test_regression_a_list_where_kb_0_2_0_names_something_is_a_located_problem(kb_root, where, value):
+    """Bug (found by the sweep of KB 0.2.0's files): a list or a mapping where precedence, the safety
+    section, teaching.yaml or default_profile names a code, a condition, a fact or a profile crashed
+    the loader with TypeError (unhashable type), instead of a located problem."""
+    name, path = where
+    doc = copy.deepcopy(DOCS[name])
+    target = doc
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    original = (default_kb_dir() / name).read_text(encoding="utf-8")
+    (kb_root / name).write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    try:
+        with pytest.raises(KbError) as info:
+            load_kb(kb_root)
+    finally:
+        (kb_root / name).write_text(original, encoding="utf-8")
+    assert info.value.problems and all(p.file.endswith(name) and p.line > 0 for p in info.value.problems[:1])

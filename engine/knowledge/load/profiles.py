@@ -76,7 +76,7 @@ def load_profile(docs: dict[str, Any], files: list[Path], chosen: str | None, de
         return Profile("", "", MappingProxyType(dict(shared))), names
     _same_names(profiles, declared, shared, out)
     name = chosen if chosen is not None else default
-    if name not in profiles:
+    if not isinstance(name, str) or name not in profiles:  # default_profile: [] is no profile's name
         from clonus.engine.errors import UsageError
 
         if chosen is not None:

@@ -95,12 +95,13 @@ def _names(item: LineDict, key: str, known, kind: str, placed: dict[str, str], f
         out.add(file, item.line_of(key), None, f"sections.{key}", f"a list of {kind} names")
         return None
     for j, name in enumerate(names):
-        if name not in known:
+        if not isinstance(name, str) or name not in known:  # a list or a mapping names nothing
             out.add(file, names.line_of(j), None, f"sections.{key}",
-                    f"unknown {kind} {shown(name)}{did_you_mean(str(name), known)}")
-        elif f"{kind}:{name}" in placed:
+                    f"unknown {kind} {shown(name)}{did_you_mean(name, known)}")
+            continue
+        if f"{kind}:{name}" in placed:
             out.add(file, names.line_of(j), None, f"sections.{key}",
-                    f"{shown(name)} is already in section {placed[f'{kind}:{name}']!r}")
+                    f"{shown(name)} is already in section {shown(placed[f'{kind}:{name}'])}")
         placed.setdefault(f"{kind}:{name}", item["title"])
     return tuple(str(n) for n in names)
 
@@ -111,7 +112,7 @@ def _questions(overview: LineDict, file: str, facts: dict[str, FactDef], out: Co
         out.add(file, overview.line_of("questions"), None, "overview.questions", "a list of fact names")
         return ()
     for i, name in enumerate(questions):
-        if name not in facts:
+        if not isinstance(name, str) or name not in facts:
             out.add(file, questions.line_of(i), None, "overview.questions",
-                    f"unknown fact {shown(name)}{did_you_mean(str(name), facts)}")
+                    f"unknown fact {shown(name)}{did_you_mean(name, facts)}")
     return tuple(str(q) for q in questions)
