@@ -75,7 +75,9 @@ def test_a_value_of_any_shape_anywhere_is_a_kb_or_located_problems(kb_root, wher
     (("teaching.yaml", ("sections", 0, "codes")), [["x"]]),
     (("teaching.yaml", ("overview", "questions")), [["x"]]),
     (("kb.yaml", ("default_profile",)), []),
-], ids=["precedence", "required-codes", "required-when", "teaching-codes", "overview-questions", "default-profile"])
+    (("medications.yaml", ("medications", "baclofen", "rxnorm")), [1]),
+], ids=["precedence", "required-codes", "required-when", "teaching-codes", "overview-questions", "default-profile",
+        "rxnorm-list"])
 def test_regression_a_list_where_kb_0_2_0_names_something_is_a_located_problem(kb_root, where, value):
     """Bug (found by the sweep of KB 0.2.0's files): a list or a mapping where precedence, the safety
     section, teaching.yaml or default_profile names a code, a condition, a fact or a profile crashed

@@ -39,6 +39,7 @@ def load_medications(doc: Any, file: str, out: Collector) -> dict[str, Medicatio
         rxnorm = spec.get("rxnorm")
         if rxnorm is not None and not (isinstance(rxnorm, str) and rxnorm.isdigit()):
             out.add(file, spec.line_of("rxnorm"), None, f"{name}.rxnorm", "is an RxCUI written as a quoted number")
+            rxnorm = None  # reported; not read on (a list is no code, and cannot be indexed)
         products = spec.get("products") or {}
         if not isinstance(products, dict) or not all(isinstance(k, str) and k.isdigit() for k in products):
             out.add(file, spec.line_of("products"), None, f"{name}.products", "maps quoted RxCUIs to product names")
