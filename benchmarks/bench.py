@@ -3,8 +3,10 @@ floor, memory over 100,000 cases, CLI wall time.
 
     python benchmarks/bench.py [--core N] [--cases 10000] [--long 100000] [--runs 7]
 
-Targets (design, not asserted anywhere): engine evaluation median <= 250 us per case, `clonus advise
-examples/01-reference.yaml` <= 0.4 s wall, `clonus --help` <= 0.25 s wall.
+Targets (design, not asserted anywhere; issue 12): engine evaluation median <= 180 us per case, advise(dict)
+<= 300 us, a cache hit <= 40 us end to end, the contract JSON encoded in <= 30 us, `clonus advise
+examples/01-reference.yaml` <= 0.4 s wall, `clonus --help` <= 0.25 s wall. The cached rows print the cell
+count and the hit rate beside them; batch throughput is benchmarks/cohort.py's.
 """
 
 from __future__ import annotations
@@ -329,6 +331,40 @@ def memory(advisor, parsed: list, total: int) -> str:
     return f"RSS {before:.1f} MB before, {rss_mb():.1f} MB after ({elapsed:.1f} s, {total / elapsed:,.0f} cases/s)"
 
 
+def cached_rows(kb, names, engines, cases, parsed, each, advisors) -> None:
+    """The decision cache (a hit: every cell seen once before) and the contract JSON's encoding."""
+    import json
+
+    from clonus.engine.cohort.answers import CellAnswers
+    from clonus.engine.decide.advisor import Advisor
+    from clonus.engine.explain.encode import contract_json
+
+    cached = {name: Advisor(kb, engine=name) for name in names}
+    for advisor in cached.values():
+        for c in cases:
+            advisor.advise(c)
+    stats = cached[names[0]].decisions.stats
+    cells = len(cached[names[0]].decisions.cells)
+    print(f"\n{len(cases):,} generated cases through the decision cache: {cells:,} cells, hit rate "
+          f"{stats.hits / stats.lookups:.1%} on the first pass; timed on the second pass (every case a hit)")
+    header(engines)
+    row("advise, cache hit (intake + rebuild + result)", [timed(cases, cached[name].advise) for name in names])
+    answers = {name: CellAnswers(cached[name]) for name in names}
+    for one in answers.values():
+        for c in cases:
+            one.answer(c)
+    row("batch row, cache hit (codes + dose plan)", [timed(cases, answers[name].answer) for name in names])
+    docs = [advisors[names[0]].advise_case(c).to_json() for c in parsed[:2000]]
+    old = timed(docs, lambda d: json.dumps(d, indent=2, ensure_ascii=False) + "\n")
+    new = timed(docs, contract_json)
+    print(f"  {'contract JSON, json.dumps(indent=2) (before)':<{LABEL}}{old['median'] * 1e6:7.1f} "
+          f"{old['p99'] * 1e6:7.1f} {old['rate']:7.0f} {old['cpu'] * 1e6:7.1f}   (n={old['n']:,})")
+    print(f"  {'contract JSON, orjson (same bytes)':<{LABEL}}{new['median'] * 1e6:7.1f} "
+          f"{new['p99'] * 1e6:7.1f} {new['rate']:7.0f} {new['cpu'] * 1e6:7.1f}   (n={new['n']:,})")
+    for advisor in cached.values():
+        advisor.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--core", type=int, default=0, help="the one CPU core to run on")
@@ -349,7 +385,7 @@ def main() -> None:
     advisors = {}
     for name in names:
         start = time.perf_counter()
-        advisors[name] = Advisor(kb, engine=name)
+        advisors[name] = Advisor(kb, engine=name, cache=False)  # the engine on every case
         builds[name] = time.perf_counter() - start
     engines = [f"{name} {advisors[name].backend.version()}" for name in names]
     print(f"clonus benchmark: Python {sys.version.split()[0]}, core {args.core}, KB {kb.version} "
@@ -392,6 +428,8 @@ def main() -> None:
         agree = sum(floor_decide(f) == set(advisors[name].advise_case(c).codes())
                     for f, c in zip(plain, parsed, strict=True))
         print(f"  floor agrees with {name}'s codes on {agree:,} of {len(parsed):,} cases")
+
+    cached_rows(kb, names, engines, cases, parsed, each, advisors)
 
     print(f"\nmemory over {args.long:,} cases (one engine each, gc every 1,000)")
     for name in names:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from .options import EngineName, IncludeDraft, KbDir, ProfileName, load_kb, read_case_data
+from .options import EngineName, IncludeDraft, KbDir, ProfileName, apply_flags, load_kb, read_case_data
 
 if TYPE_CHECKING:
     from clonus.engine.knowledge.model import FactDef
@@ -32,6 +32,13 @@ CaseArg = Annotated[str | None, typer.Argument(
     metavar="[CASE_FILE]", show_default=False,
     help="Case file (YAML or JSON); '-' reads standard input. Flags below override its fields.")]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+FhirOpt = Annotated[str | None, typer.Option(
+    "--fhir", metavar="BUNDLE", show_default=False,
+    help="A FHIR R4 Bundle (JSON; '-' reads standard input). A case file and flags fill or override it.")]
+AsOfOpt = Annotated[str | None, typer.Option(
+    "--as-of", metavar="YYYY-MM-DD", show_default=False,
+    help="With --fhir: the date the bundle is read as of (ages, the latest eGFR); default today. "
+    "The answer records it.")]
 ExplainOpt = Annotated[bool, typer.Option("--explain", help="Show why: the facts behind each recommendation "
                                           "and every rule that fired, in order.")]
 BriefOpt = Annotated[bool, typer.Option("--brief", help="One screen: the next step, what needs action now and "
@@ -41,7 +48,8 @@ BriefOpt = Annotated[bool, typer.Option("--brief", help="One screen: the next st
 FIXED = (
     ("case_file", CaseArg, None), ("format", FormatOpt, Format.text), ("kb", KbDir, None),
     ("profile", ProfileName, None), ("engine", EngineName, None), ("explain", ExplainOpt, False),
-    ("brief", BriefOpt, False), ("include_draft", IncludeDraft, False),
+    ("brief", BriefOpt, False), ("include_draft", IncludeDraft, False), ("fhir", FhirOpt, None),
+    ("as_of", AsOfOpt, None),
 )
 PANELS = {"patient": "Patient", "medication": "Medication", "response": "Response"}
 DOC = """Advise on one patient on oral baclofen: next step with a capped dose plan, precautions,
@@ -50,6 +58,9 @@ monitoring, alternatives and adjuncts, each with its rule and sources.
 Exit codes: 0 advice given (including a request for missing data), 2 unusable input
 (one line on stderr naming the field, the value and what is accepted), 1 an internal failure
 (a safety check refused the answer: nothing is shown as advice).
+
+With --fhir BUNDLE the case is read from a FHIR R4 Bundle (docs/fhir.md); a case file and flags
+fill or override it, and the JSON says where each fact came from (provenance) and as of when.
 """
 
 
@@ -137,40 +148,39 @@ def advise(values: dict[str, Any]) -> None:
     from clonus.engine.errors import UsageError
 
     fixed = {name: values.pop(name) for name, _, _ in FIXED}
-    knowledge = load_kb(fixed["kb"], fixed["profile"])
+    knowledge = load_kb(fixed["kb"], fixed["profile"], fhir=fixed["fhir"] is not None)
     flags = {k: v for k, v in values.items() if v is not None}
-    if fixed["case_file"] is None and not flags:
-        raise UsageError("give a case file (or '-' for standard input) or case flags such as --age and --dose; "
-                         "see 'clonus advise --help'")
-    data = read_case_data(fixed["case_file"]) if fixed["case_file"] is not None else {}
-    apply_flags(data, flags, knowledge.case_fields)
-    with Advisor(knowledge, include_draft=fixed["include_draft"], engine=fixed["engine"]) as advisor:
-        result = advisor.advise(data)
+    if fixed["case_file"] is None and not flags and fixed["fhir"] is None:
+        raise UsageError("give a case file (or '-' for standard input), a FHIR bundle (--fhir) or case flags such "
+                         "as --age and --dose; see 'clonus advise --help'")
+    if fixed["as_of"] is not None and fixed["fhir"] is None:
+        raise UsageError("--as-of applies to --fhir: a case file gives the age itself")
+    if fixed["fhir"] == "-" and fixed["case_file"] == "-":
+        raise UsageError("--fhir - and the case file - cannot both read standard input; name one as a file")
+    if fixed["fhir"] is not None:
+        from .advise_fhir import advise_fhir
+
+        result = advise_fhir(knowledge, fixed, flags)
+    else:
+        data = read_case_data(fixed["case_file"]) if fixed["case_file"] is not None else {}
+        apply_flags(data, flags, knowledge.case_fields)
+        with Advisor(knowledge, include_draft=fixed["include_draft"], engine=fixed["engine"]) as advisor:
+            result = advisor.advise(data)
     typer.echo(_render(result, knowledge, fixed["format"], fixed["explain"], fixed["brief"]), nl=False)
 
 
-def apply_flags(data: dict, flags: dict, fields: Mapping[str, Any]) -> None:
-    """Set each flag's case field in the case mapping (a words flag's commas separate words in intake,
-    as they do in a case file)."""
-    by_leaf = {path.rsplit(".", 1)[-1]: path for path in fields}
-    for name, value in flags.items():
-        section, leaf = by_leaf[name].split(".", 1)
-        if data.get(section) is None:  # absent, or an empty `patient:` in the file
-            data[section] = {}
-        target = data[section]
-        if not isinstance(target, dict):
-            return  # intake reports the malformed section with its own message
-        target[leaf] = value
-
-
 def _render(result, knowledge, format: Format, explain: bool, brief: bool) -> str:
-    from clonus.engine.explain import report
+    from clonus.engine.explain import intake, report
 
     if format is Format.json:
         return report.render_json(result)
     if format is Format.markdown:
-        return report.render_markdown(result, knowledge, explain)
+        extra = intake.intake_markdown(result, knowledge, explain)
+        return report.render_markdown(result, knowledge, explain) + ("\n".join(extra) + "\n" if extra else "")
     text = report.render_text(result, knowledge, explain, brief, width=_width())
+    extra = intake.intake_lines(result, knowledge, explain)
+    if extra:
+        text += "\n" + "\n".join(extra) + "\n"
     if explain:
         text += "\n".join(report.render_trace_text(result)) + "\n"
     return text

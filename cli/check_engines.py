@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from .options import IncludeDraft, KbDir, load_kb
+from .options import IncludeDraft, KbDir, ProfileName, load_kb
 
 
 class CheckFormat(str, Enum):
@@ -28,6 +28,7 @@ def check_engines(
                                       help="Folder for the case files of the cases that differ.")
                    ] = Path("engine-differences"),
     format: Annotated[CheckFormat, typer.Option("--format", "-f", help="Output format.")] = CheckFormat.text,
+    profile: ProfileName = None,
 ) -> None:
     """Answer the example cases (examples/ beside the --kb folder), every rule test case, the lint search's
     boundary cases and N generated cases with durable_rules and with CLIPS, and report every case whose
@@ -48,7 +49,7 @@ def check_engines(
         reason = load_backend(name).available()
         if reason is not None:
             raise UsageError(f"check-engines compares {first} and {second}: {name} cannot run here ({reason})")
-    knowledge = load_kb(kb)
+    knowledge = load_kb(kb, profile)
     comparison = compare_engines(knowledge, first, second, generated=cases, seed=seed, include_draft=include_draft)
     written = {}
     if comparison.differences:

@@ -1,4 +1,6 @@
-"""`clonus diff OLD_KB NEW_KB [CASES...]`: rule changes, and the cases whose recommendations change."""
+"""`clonus diff OLD_KB NEW_KB [CASES...]`: parameter and rule changes, and the cases whose answer changes
+(codes, dose plan, wording). `--profile` binds both KBs to a profile; given twice, the old KB to the first
+and the new to the second, so `clonus diff kb kb --profile us --profile uk` compares two profiles."""
 
 from __future__ import annotations
 
@@ -31,21 +33,49 @@ def diff(
     exit_code: Annotated[bool, typer.Option("--exit-code", help="Exit 1 when anything changed (like git diff).")
                          ] = False,
     engine: EngineName = None,
+    cohort: Annotated[Path | None, typer.Option(
+        "--cases", metavar="COHORT", show_default=False,
+        help="Run a cohort file through both KBs (.jsonl, .csv or .parquet, as `clonus batch` reads it) "
+             "instead of case files.")] = None,
+    profile: Annotated[list[str] | None, typer.Option(
+        "--profile", metavar="NAME", show_default=False,
+        help="Bind both KBs to this jurisdiction profile (default: each KB's own); given twice, OLD_KB to the "
+             "first and NEW_KB to the second (`clonus diff kb kb --profile us --profile uk`).")] = None,
 ) -> None:
-    """Show what a KB change does: rules added, removed, with changed conditions or conclusions; and
-    every case whose recommendations change, with the codes gained and lost. Read it before approving.
+    """Show what a KB change does: parameters changed; rules added, removed, with changed conditions or
+    conclusions; and every case whose answer changes: the codes gained and lost, the dose plan's fields
+    (range, ceiling, regimen, step, interval, what limited it) and the wording of recommendations kept,
+    with a count of the cases whose dose plan changes. Read it before approving.
 
     Exit codes: 0 (with --exit-code: 0 no change, 1 changes), 2 a KB or a case file cannot be used.
     """
+    from clonus.engine.errors import UsageError
     from clonus.engine.explain.diff import render_json, render_text
-    from clonus.engine.workbench.kbdiff import case_changes, case_files, kb_cases, rule_changes
+    from clonus.engine.workbench.kbdiff import case_changes, case_files, kb_cases, parameter_changes, rule_changes
 
-    old, new = load_kb(old_kb, option="OLD_KB"), load_kb(new_kb, option="NEW_KB")
-    named = case_files(cases) if cases else kb_cases(new, old)
+    profiles = profile or []
+    if len(profiles) > 2:
+        raise UsageError(f"--profile: given {len(profiles)} times; give it once (both KBs) or twice (old, new)")
+    old_profile, new_profile = (profiles + profiles)[:2] if profiles else (None, None)
+    old, new = load_kb(old_kb, old_profile, option="OLD_KB"), load_kb(new_kb, new_profile, option="NEW_KB")
+    named = _cohort_cases(cohort, new) if cohort else case_files(cases) if cases else kb_cases(new, old)
     rules = rule_changes(old, new)
+    parameters = parameter_changes(old, new)
     changed, ran = case_changes(old, new, named, include_draft, engine=engine)
     if format is DiffFormat.json:
-        typer.echo(json.dumps(render_json(old, new, rules, changed, ran), indent=2, ensure_ascii=False))
+        doc = render_json(old, new, rules, changed, ran, parameters)
+        typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
     else:
-        typer.echo(render_text(old, new, rules, changed, ran), nl=False)
-    raise typer.Exit(1 if exit_code and (rules or changed) else 0)
+        typer.echo(render_text(old, new, rules, changed, ran, parameters), nl=False)
+    raise typer.Exit(1 if exit_code and (rules or changed or parameters) else 0)
+
+
+def _cohort_cases(path: Path, kb):
+    """A cohort's rows as named cases, streamed (a row that cannot be read is the same under both KBs)."""
+    from clonus.engine.cohort.formats import read_rows
+    from clonus.engine.workbench.kbdiff import NamedCase
+
+    for raw in read_rows(path, kb):
+        if raw.data is not None:
+            yield NamedCase(str(raw.id) if raw.id is not None else f"row {raw.index}", f"{path}:{raw.index}",
+                            raw.data)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from .options import EngineName, IncludeDraft, KbDir, load_kb, read_case_data
+from .options import EngineName, IncludeDraft, KbDir, ProfileName, load_kb, read_case_data
 
 
 class ExplainFormat(str, Enum):
@@ -28,6 +28,7 @@ def explain(
     kb: KbDir = None,
     include_draft: IncludeDraft = False,
     engine: EngineName = None,
+    profile: ProfileName = None,
 ) -> None:
     """Explain one case. --why CODE: the firings, facts and sources that led to the code. --why-not CODE:
     for each rule that could have made it, the first condition that failed and the value it saw,
@@ -43,7 +44,7 @@ def explain(
     from clonus.engine.intake.case import parse_case
     from clonus.engine.suggest import did_you_mean
 
-    knowledge = load_kb(kb)
+    knowledge = load_kb(kb, profile)
     for code in (why or []) + (why_not or []):
         if code not in knowledge.codes:
             raise UsageError(f"unknown code {shown(code)}{did_you_mean(code, knowledge.codes)}; see kb/codes.yaml")
@@ -54,11 +55,14 @@ def explain(
         if not asked:
             asked = [(c, True) for c in got.codes]
         sections, premise_ok = explain_codes(knowledge, advisor.plan, case, got, asked)
+        safety = advisor.safety_changes
     if format is ExplainFormat.json:
         doc = {"case": case_file, "kb": {"name": knowledge.name, "version": knowledge.version,
-                                         "digest": knowledge.digest},
+                                         "digest": knowledge.digest,
+                                         "profile": knowledge.profile.name, "safety_modified": bool(safety),
+                                         "safety_changes": list(safety)},
                "codes": list(got.codes), "refused": got.refused, "explanations": sections}
         typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
     else:
-        typer.echo(render_text(knowledge, case_file, got, sections), nl=False)
+        typer.echo(render_text(knowledge, case_file, got, sections, safety), nl=False)
     raise typer.Exit(0 if premise_ok else 1)

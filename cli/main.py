@@ -17,22 +17,26 @@ import typer
 from typer.core import TyperGroup
 
 from . import advise as advise_cmd
+from . import batch as batch_cmd
 from . import check_engines as check_engines_cmd
 from . import diff as diff_cmd
 from . import explain as explain_cmd
 from . import graph as graph_cmd
 from . import kb as kb_cmd
 from . import lint as lint_cmd
+from . import serve as serve_cmd
 from . import test as test_cmd
 
 _DEBUG = {"on": False}
 
 
 def _click_exceptions():
+    """The exceptions of the click that typer runs on: its vendored copy when it has one (recent typer),
+    even where a separate click is installed too (schemathesis, in the test extra, brings one)."""
     try:
-        from click import exceptions
-    except ImportError:  # recent typer releases vendor click instead of depending on it
         from typer._click import exceptions
+    except ImportError:  # older typer releases depend on click instead of vendoring it
+        from click import exceptions  # type: ignore[no-redef]  # click and typer._click may both exist
     return exceptions
 
 
@@ -187,6 +191,8 @@ app.command("explain")(explain_cmd.explain)
 app.command("kb")(kb_cmd.kb_info)
 app.command("diff")(diff_cmd.diff)
 app.command("check-engines")(check_engines_cmd.check_engines)
+app.command("serve")(serve_cmd.serve)
+app.command("batch")(batch_cmd.batch)
 
 
 def _version(value: bool) -> None:

@@ -1,4 +1,5 @@
-"""What commands share: the --kb, --engine and --include-draft options, reading a KB and a case argument.
+"""What commands share: the --kb, --engine and --include-draft options, reading a KB and a case argument,
+setting case fields from flags.
 
 Commands raise; cli/main.py turns every ClonusError into its one-line message and exit code.
 """
@@ -6,8 +7,9 @@ Commands raise; cli/main.py turns every ClonusError into its one-line message an
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -29,15 +31,16 @@ IncludeDraft = Annotated[bool, typer.Option(
     "--include-draft", help="Also run draft and reviewed rules (the answer says so).")]
 
 
-def load_kb(kb_dir: Path | None, profile: str | None = None, option: str = "--kb") -> Kb:
+def load_kb(kb_dir: Path | None, profile: str | None = None, fhir: bool = True, option: str = "--kb") -> Kb:
     """The KB in `kb_dir` (the shipped one when None) bound to `profile` (its default when None); KbError
-    lists every problem. A folder that is not there, or holds no kb.yaml, is one line naming the option
-    (UsageError), not a load problem."""
+    lists every problem. `fhir=False`: without its FHIR mapping (a case file does not need it; see
+    engine/knowledge/load). A folder that is not there, or holds no kb.yaml, is one line naming the
+    option (UsageError), not a load problem."""
     from clonus.engine.knowledge.load import load_kb as load
 
     if kb_dir is not None:
         check_kb_dir(kb_dir, option)
-    return load(kb_dir, profile)
+    return load(kb_dir, profile, fhir=fhir)
 
 
 def check_kb_dir(kb_dir: Path, option: str = "--kb") -> None:
@@ -94,3 +97,20 @@ def read_case_data(arg: str) -> dict:
 
     text, name = read_case(arg)
     return read_case_text(text, name)
+
+
+def apply_flags(data: dict, flags: dict, fields: Mapping[str, Any]) -> list[str]:
+    """Set each flag's case field in the case mapping (a words flag's commas separate words in intake, as
+    they do in a case file). The fields set."""
+    by_leaf = {path.rsplit(".", 1)[-1]: path for path in fields}
+    done: list[str] = []
+    for name, value in flags.items():
+        section, leaf = by_leaf[name].split(".", 1)
+        if data.get(section) is None:  # absent, or an empty `patient:` in the file
+            data[section] = {}
+        target = data[section]
+        if not isinstance(target, dict):
+            return done  # intake reports the malformed section with its own message
+        target[leaf] = value
+        done.append(by_leaf[name])
+    return done

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .options import EngineName, KbDir, load_kb
+from .options import EngineName, KbDir, ProfileName, load_kb
 
 
 def rule_tests(
@@ -22,9 +22,12 @@ def rule_tests(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List every case, not only the failing ones.")
                        ] = False,
     engine: EngineName = None,
+    profile: ProfileName = None,
 ) -> None:
     """Run every rule test case of the KB (kb/rules/*.tests.yaml). A failing case shows the codes
     missing, the codes unexpected and the trace. Cases marked todo run and are reported but never fail.
+    Each case runs under its own `profile:` (the KB's default when it names none); --profile NAME runs
+    only the cases that run under NAME.
 
     Exit codes: 0 every case passes (and coverage reaches --min-coverage), 1 otherwise, 2 the KB
     cannot be loaded.
@@ -33,7 +36,10 @@ def rule_tests(
     from clonus.engine.explain.rule_tests import junit_xml, render_text
     from clonus.engine.workbench.ruletests import run_tests
 
-    run = run_tests(load_kb(kb), engine=engine)
+    knowledge = load_kb(kb, profile)  # an unknown profile is refused here, with did-you-mean
+    default = load_kb(kb) if profile is not None else knowledge
+    chosen = [t for t in default.tests if profile is None or (t.profile or default.profile.name) == profile]
+    run = run_tests(default, chosen, engine=engine)
     if junit is not None:
         try:
             junit.write_text(junit_xml(run), encoding="utf-8")

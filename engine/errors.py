@@ -8,7 +8,11 @@ service answers with, so that neither face chooses per call site.
     │   ├── CaseFileError                2   400   a case file cannot be read
     │   ├── GraphError                   2   400   a graph view, focus, category or format that does not exist
     │   ├── EngineUnavailable            2   400   --engine names an engine that cannot run on this Python
-    │   └── LintError                    2   400   lint cannot run: the folder is not a KB
+    │   ├── LintError                    2   400   lint cannot run: the folder is not a KB
+    │   ├── NotFoundError                2   404   a service or resource the request names does not exist
+    │   ├── DataUnavailableError         2   412   data a decision needs is not in the request (CDS Hooks prefetch)
+    │   ├── RequestTooLargeError         2   413   a request body above the service's limit
+    │   └── AuthenticationError          2   401   a missing, invalid, expired or replayed token (no detail given)
     ├── KbError                          2   500   the KB cannot be loaded or compiled (every Problem found)
     ├── OutputError                      1   500   an answer could not be written (closed pipe, full disk)
     ├── EngineError                      1   500   the rule engine misbehaved (swallowed exception, error code)
@@ -151,6 +155,33 @@ class EngineUnavailable(UsageError):
 
 class LintError(UsageError):
     """Lint cannot run: the folder is not a KB."""
+
+
+class NotFoundError(UsageError):
+    """A request names a service or resource that does not exist."""
+
+    http_status = 404
+
+
+class DataUnavailableError(UsageError):
+    """Data a decision needs cannot be had from the request (a CDS Hooks prefetch key is missing)."""
+
+    http_status = 412
+
+
+class RequestTooLargeError(UsageError):
+    """A request body above the service's size limit."""
+
+    http_status = 413
+
+
+class AuthenticationError(UsageError):
+    """A request that is not authenticated as a trusted client. Its message never says why."""
+
+    http_status = 401
+
+    def __init__(self, message: str = "unauthorized"):
+        super().__init__(message)
 
 
 class KbError(ClonusError):

@@ -98,3 +98,16 @@ def test_an_unusable_case_is_a_usage_error(tmp_path):
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr.startswith("clonus: error: patient.age: 250 is not accepted")
+
+
+def test_profile_option_binds_the_explained_kb():
+    """`clonus explain --profile uk` reads the UK-bound KB: the ceiling in the text is the UK one."""
+    from clonus.engine.knowledge.load import load_kb
+
+    uk = load_kb(None, "uk")
+    case = str(EXAMPLES / "01-reference.yaml")
+    doc = json.loads(runner.invoke(app, ["explain", case, "--profile", "uk", "-f", "json"]).stdout)
+    assert doc["kb"]["profile"] == "uk"
+    text = runner.invoke(app, ["explain", case, "--profile", "uk", "--why", "increase_baclofen"]).stdout
+    assert text.splitlines()[0].endswith(", profile uk)")
+    assert f"daily_dose_mg < {uk.profile.parameters['max_daily_mg']}" in text

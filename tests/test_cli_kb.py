@@ -56,11 +56,38 @@ def test_a_kb_that_cannot_load_exits_2(tmp_path):
 
 
 def test_kb_names_the_version_of_clonus_and_of_each_rule_engine():
-    from importlib.metadata import version
+    """Each engine by its distribution's version where installed; where not (durable_rules on 3.13+),
+    'not installed' and why it cannot run."""
+    from importlib.metadata import PackageNotFoundError, version
 
     out = runner.invoke(app, ["kb", "--format", "json"])
     software = json.loads(out.stdout)["software"]
     assert software["clonus"] == version("clonus")
-    assert software["engines"]["durable"] == {"version": version("durable_rules"), "available": True, "reason": None}
     text = runner.invoke(app, ["kb"]).stdout
-    assert f"clonus {version('clonus')}; rule engines: durable {version('durable_rules')}" in text
+    for engine, distribution in (("durable", "durable_rules"), ("clips", "clipspy")):
+        try:
+            expected = {"version": version(distribution), "available": True, "reason": None}
+        except PackageNotFoundError:
+            reason = software["engines"][engine]["reason"]
+            assert reason and distribution in reason, reason
+            expected = {"version": "not installed", "available": False, "reason": reason}
+        assert software["engines"][engine] == expected
+        assert f"{engine} {expected['version']}" in text
+    assert f"clonus {version('clonus')}; rule engines: durable " in text
+
+
+def test_kb_lists_every_profile_with_its_title_and_ceiling(shipped_kb):
+    from clonus.engine.knowledge.load import load_kb as load
+
+    result = runner.invoke(app, ["kb"])
+    doc = json.loads(runner.invoke(app, ["kb", "--format", "json"]).stdout)
+    assert [p["name"] for p in doc["profiles"]] == list(shipped_kb.profiles) and len(shipped_kb.profiles) >= 2
+    for name in shipped_kb.profiles:
+        bound = load(None, name)
+        [entry] = [p for p in doc["profiles"] if p["name"] == name]
+        assert entry["title"] == bound.profile.title and entry["bound"] == (name == shipped_kb.profile.name)
+        assert entry["max_daily_mg"] == dict(bound.invariants.max_daily_mg)
+        mark = "*" if entry["bound"] else " "
+        ceilings = ", ".join(f"{drug} {mg:g} mg/day" for drug, mg in bound.invariants.max_daily_mg.items())
+        line = f"  {mark} {name:<6} {bound.profile.title}; ceiling {ceilings}  ({bound.profile.file})\n"
+        assert line in result.stdout

@@ -73,7 +73,8 @@ def test_json_output(tmp_path):
     result = lint("--kb", str(build_kb(tmp_path, "gap")), "--format", "json")
     assert result.exit_code == 1
     doc = json.loads(result.stdout)
-    assert set(doc) == {"kb", "findings", "summary", "space", "exit_code"}
+    assert set(doc) == {"kb", "findings", "summary", "space", "cache", "exit_code"}
+    assert doc["cache"]["cacheable"] is True and doc["cache"]["reasons"] == []
     assert doc["exit_code"] == 1 and doc["summary"] == {"error": 1, "warning": 1, "info": 1}
     gap = next(f for f in doc["findings"] if f["code"] == "CL502")
     assert gap["name"] == "gap" and gap["witness"]["response"]["relief"] == "inadequate"

@@ -136,3 +136,15 @@ def test_regression_standard_output_closed_from_the_start_is_one_line():
                           timeout=60, preexec_fn=lambda: os.close(1))
     assert proc.returncode == 2
     assert proc.stderr == "clonus: error: the output could not be written (standard output is closed)\n"
+
+
+def test_every_command_that_evaluates_or_draws_takes_profile():
+    """Issue 9 section 6: --profile on advise, explain, test, lint, diff, graph and check-engines."""
+    import typer.main
+
+    from clonus.cli.main import app as clonus_app
+
+    commands = typer.main.get_command(clonus_app).commands
+    for name in ("advise", "explain", "test", "lint", "diff", "graph", "check-engines"):
+        options = {opt for param in commands[name].params for opt in param.opts}
+        assert "--profile" in options, name

@@ -92,3 +92,17 @@ def test_a_kb_that_cannot_load_exits_2(tmp_path):
     assert result.exit_code == 2
     assert result.stdout == ""
     assert "unknown fact 'relif'" in result.stderr
+
+
+def test_profile_option_runs_the_cases_that_run_under_that_profile(shipped_kb):
+    """`clonus test --profile NAME`: the cases pinned to NAME, and the unpinned ones when NAME is the
+    default; each still under its own profile, so every profile's cases pass on the shipped KB."""
+    default = shipped_kb.profile.name
+    for name in shipped_kb.profiles:
+        expected = [t for t in shipped_kb.tests if (t.profile or default) == name]
+        result = runner.invoke(app, ["test", "--profile", name])
+        assert result.exit_code == 0, result.stdout
+        assert result.stdout.startswith(f"{len(expected)} cases: {len(expected)} passed") or \
+            f"\n{len(expected)} cases: {len(expected)} passed" in result.stdout
+    unknown = runner.invoke(app, ["test", "--profile", "ux"])
+    assert unknown.exit_code == 2 and "'ux' is not a profile of this KB" in unknown.stderr

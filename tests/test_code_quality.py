@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-LINTED = ("engine", "cli", "tests", "benchmarks", "conformance", "tools")
+LINTED = ("engine", "cli", "service", "tests", "benchmarks", "conformance", "tools")
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -45,6 +45,9 @@ def test_json_output_types(reference_json):
         assert isinstance(entry["rule"], str) and isinstance(entry["matched"], dict)
         assert all(isinstance(a, str) for a in entry["asserted"])
     assert isinstance(out["missing"], list) and isinstance(out["facts"], dict)
+    # added keys (issue 8 section 4): whether the KB's safety section is the approved one, and what differs
+    assert out["kb"]["safety_modified"] is False and out["kb"]["safety_changes"] == []
+    assert isinstance(out["kb"]["profile"], str) and out["kb"]["profile"]
 
 
 CASES = {

@@ -32,8 +32,9 @@ def test_generated_cases_reach_every_rule_and_code(shipped_kb):
     codes: Counter[str] = Counter()
     with Advisor(shipped_kb, include_draft=True) as advisor:
         # a fixed seed: the rarest path (escalating, with tizanidine and dantrolene both contraindicated)
-        # is about one case in 3,000, so a seed is a sample, and this one is pinned
-        for case in generated_cases(shipped_kb, 5000, 1):
+        # is about one case in 3,000, so a seed is a sample, and this one is pinned (seed 1 stopped reaching
+        # it, and the kidney-disease request, once kidney_disease became a fact: one more draw per case)
+        for case in generated_cases(shipped_kb, 5000, 2):
             result = advisor.advise(case.data)
             fired.update({t.rule for t in result.trace})
             codes.update(result.codes())

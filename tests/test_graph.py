@@ -166,10 +166,15 @@ def test_flow_runs_from_relief_through_the_dose_band_to_the_dose_increase(shippe
     unblocked = _follow(g, below, "no")
     under_older_age = _follow(g, _question(g, unblocked, "age"), "<")  # an older adult needs a known eGFR
     apnoea = _question(g, under_older_age, "sleep_apnea")
-    increase = _follow(g, _follow(g, apnoea, "none of"), "if doses per day known")
+    # under the older age, chronic kidney disease needs a known eGFR too (asked on each way to the increase)
+    no_apnoea = _follow(g, apnoea, "none of")
+    assert g.nodes[no_apnoea]["fact"] == "kidney_disease"
+    increase = _follow(g, _follow(g, no_apnoea, "no"), "if doses per day known")
     assert increase == "outcome:baclofen.escalate.below-max"
-    assessed = _follow(g, _follow(g, apnoea, "suspected"), "if doses per day known")
+    assessed = _follow(g, _follow(g, _follow(g, apnoea, "suspected"), "no"), "if doses per day known")
     assert assessed == "outcome:baclofen.escalate.after-sleep-assessment"
+    kidney = _question(g, _question(g, under_older_age, "egfr"), "kidney_disease")
+    assert "outcome:scope.renal-function-missing-kidney-disease" in nx.descendants(g, kidney)
     older = _question(g, _follow(g, _question(g, unblocked, "age"), ">="), "egfr")
     assert _follow(g, _follow(g, older, "missing"), "if no dialysis") == \
         "outcome:scope.renal-function-missing-older-adult"

@@ -25,6 +25,13 @@ runner = CliRunner()
 EXPLORER_ARGS = ("--view", "flow", "--cases", str(EXAMPLES))
 
 
+def engine_blind(text: str) -> str:
+    """The text with the engine that answered left out: docs/ is made on durable_rules, and on Python
+    3.13+ the suite runs on CLIPS, which answers the same (clonus check-engines) but names itself."""
+    text = re.sub(r"engine(\s|\\n)+(durable|clips)(\s|\\n)+[\w.]+", "engine E", text)
+    return re.sub(r"(\s|\\n)+", " ", text)  # a shorter engine name may wrap the last line elsewhere
+
+
 def page_data(page: str) -> dict:
     return json.loads(re.search(r'<script type="application/json" id="clonus-data">(.*?)</script>', page, re.S)[1])
 
@@ -39,7 +46,8 @@ def test_docs_explorer_is_the_shipped_kb_and_examples(tmp_path, docs_page):
     out = tmp_path / "explorer.html"
     result = runner.invoke(app, ["graph", *EXPLORER_ARGS, "-o", str(out)])
     assert result.exit_code == 0, result.stderr
-    assert out.read_text(encoding="utf-8") == docs_page, "the KB or the examples changed: run tools/regenerate.py"
+    made = out.read_text(encoding="utf-8")
+    assert engine_blind(made) == engine_blind(docs_page), "the KB or the examples changed: run tools/regenerate.py"
 
 
 def test_docs_overview_png_is_the_shipped_kb(shipped_kb):
@@ -61,7 +69,7 @@ def test_each_case_carries_the_advisors_answer(shipped_kb, advisor, docs_page):
     ids = svg_ids(flow)
     for case in page_data(docs_page)["cases"]:
         result = advisor.advise(read_case_text((EXAMPLES / case["name"]).read_text(encoding="utf-8")))
-        assert case["advice"] == render_text(result, shipped_kb), case["name"]
+        assert engine_blind(case["advice"]) == engine_blind(render_text(result, shipped_kb)), case["name"]
         fired = {f.rule for f in result.trace}
         boxes = {n: d for n, d in flow.nodes(data=True) if d["kind"] == "outcome"}
         for node, data in boxes.items():

@@ -100,3 +100,29 @@ def test_case_files_read_folders_and_refuse_bad_files(tmp_path):
     (tmp_path / "bad.yaml").write_text("patient: [unclosed\n", encoding="utf-8")
     with pytest.raises(CaseError):
         case_files([tmp_path / "bad.yaml"])
+
+
+def test_case_changes_reads_any_iterable_of_named_cases_and_compares_dose_plans(kb_copy):
+    """One comparison for rule tests, case files and cohorts alike: a generator is read once, and a case
+    whose codes stay the same still changes when its dose plan or wording does."""
+    from clonus.engine.knowledge.load import default_kb_dir
+    from clonus.engine.workbench.kbdiff import NamedCase
+
+    from conftest import reference_case
+
+    old = load_kb(default_kb_dir())
+    plant(kb_copy / "kb.yaml", "  step_max_mg: 15", "  step_max_mg: 10")
+    new = load_kb(kb_copy)
+    read = []
+
+    def cohort():
+        for index in range(3):
+            read.append(index)
+            yield NamedCase(f"case-{index}", "cohort", reference_case())
+
+    changed, ran = case_changes(old, new, cohort())
+    assert ran == 3 and read == [0, 1, 2]
+    first = changed[0]
+    assert first.gained == first.lost == () and not first.codes_changed
+    assert "step_daily_mg: 5-15 -> 5-10" in first.dose_plan
+    assert ("titration_step_5_15_mg_per_day" in {code for code, _, _ in first.wording})

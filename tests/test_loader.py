@@ -325,8 +325,8 @@ BROKEN = [
      "{file}:{line}: max_daily_mg.baclofen: is a positive number (or $parameter)"),
     ("profile-redefines-a-shared-parameter", "profiles/uk.yaml", "parameters:", "label: UK (BNF) label",
      "label: UK (BNF) label\n  adult_age: 16",
-     "{file}:{next_line}: parameters.adult_age: is shared (kb.yaml parameters); a profile holds only what differs "
-     "between jurisdictions"),
+     "{file}:{next_line}: parameters.adult_age: is shared (kb.yaml parameters) and the safety section "
+     "(invariants.yaml) reads it; a profile holds only what differs between jurisdictions"),
     ("frequency-not-whole", "notations.yaml", "frequencies:", "q8h: 3", "q8h: 3.5",
      "{file}:{line}: q8h: doses per day must be a whole number >= 1"),
 ]

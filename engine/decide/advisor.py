@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from clonus.engine.decide.backend import Backend, Evaluation, default_engine, load_backend, usable_engines
+from clonus.engine.decide.cache import with_cache
 from clonus.engine.decide.doseplan import DosePlan, make_dose_plan
 from clonus.engine.decide.evaluation import make_evaluation_plan
 from clonus.engine.decide.invariants import check_invariants
@@ -35,7 +36,8 @@ class Advisor:
     releases the GIL while it evaluates, so threads gain no speed: use processes to scale.
     """
 
-    def __init__(self, kb: Kb, include_draft: bool = False, engine: str | Backend | None = None):
+    def __init__(self, kb: Kb, include_draft: bool = False, engine: str | Backend | None = None,
+                 cache: bool = True, verify_cache: float = 0.0):
         self.kb = kb
         self.plan = make_evaluation_plan(kb, include_draft)
         self.backend = engine if engine is not None and not isinstance(engine, str) else \
@@ -45,6 +47,9 @@ class Advisor:
             raise EngineUnavailable(self.backend.name, unavailable, usable_engines())
         check_plan(self.plan, self.backend.limits())  # KbError, located, before the engine sees the KB
         self.engine = CanonicalEngine(self.backend.compile(self.plan), self.plan)
+        # answers go through the exact decision cache (decide/cache.py) where the static check proves the
+        # plan cacheable; self.engine stays the engine itself
+        self.decisions = with_cache(self.engine, self.plan, self.backend.name, cache, verify_cache)
         self.engine_name = {"name": self.backend.name, "version": self.backend.version()}
         self._code_order = {code: i for i, code in enumerate(kb.codes)}
         # what differs from the approved safety section shipped with clonus, said in every answer
@@ -83,7 +88,7 @@ class Advisor:
     def evaluate(self, case: Case) -> Evaluation:
         """The engine's evaluation of one case (its firings and derived facts), one thread at a time."""
         with self._lock:
-            return self.engine.evaluate(case.facts, case.absent)
+            return self.decisions.evaluate(case.facts, case.absent)
 
     def _decide(self, case: Case, evaluation: Evaluation) -> Result:
         unfilled, trace, suppressed_codes = self._recommendations(evaluation)

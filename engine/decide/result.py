@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from clonus.engine.decide.doseplan import DosePlan
@@ -59,6 +59,11 @@ class Result:
     profile: str = ""                                   # the jurisdiction profile the KB was bound to
     safety_changes: tuple[str, ...] = ()                # how the safety section differs from the approved one
     suppressed: tuple[tuple[str, str], ...] = ()        # (code, the code that suppressed it)
+    # Read from FHIR (or another source that records them): input fact -> where it came from, the date
+    # the case was read as of, and what the reading noticed. None: not recorded (no key in the JSON).
+    provenance: Mapping[str, str] | None = None
+    as_of: str | None = None
+    intake_notes: tuple[str, ...] = ()
 
     def codes(self) -> tuple[str, ...]:
         return tuple(r.code for r in self.recommendations)
@@ -66,8 +71,28 @@ class Result:
     def get(self, code: str) -> Recommendation | None:
         return next((r for r in self.recommendations if r.code == code), None)
 
+    def with_intake(self, provenance: Mapping[str, str], as_of: str, notes: tuple[str, ...] = ()) -> Result:
+        """This answer with where its facts came from, the as-of date and the intake's notes."""
+        return replace(self, provenance=dict(provenance), as_of=as_of, intake_notes=tuple(notes))
+
     def to_json(self) -> dict[str, Any]:
         """The contract's JSON shape (../shared/contract/CONTRACT.md section 3), plus added keys."""
+        contract, intake = self._contract_json(), self._intake_json()
+        if not intake:
+            return contract
+        out: dict[str, Any] = {}
+        for key, value in contract.items():  # provenance and as-of beside the facts they describe
+            out[key] = value
+            if key == "facts":
+                out.update(intake)
+        return out
+
+    def _intake_json(self) -> dict[str, Any]:
+        if self.provenance is None:
+            return {}
+        return {"provenance": dict(self.provenance), "as_of": self.as_of, "intake_notes": list(self.intake_notes)}
+
+    def _contract_json(self) -> dict[str, Any]:
         return {
             "recommendations": [r.to_json() for r in self.recommendations],
             "dose_plan": self.dose_plan.to_json() if self.dose_plan else None,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from clonus.engine.knowledge.wording import number_text
+
 
 def render_text(info: dict[str, Any]) -> str:
     c = info["counts"]
@@ -21,6 +23,11 @@ def render_text(info: dict[str, Any]) -> str:
         f"rules:       {sum(rules.values())} (" + ", ".join(f"{n} {s}" for s, n in rules.items()) + ")",
         f"rule tests:  {c['rule_tests']}",
         f"exclusions:  {c['exclusions']}",
+        "",
+        "profiles (--profile NAME; * the default):",
+        *(f"  {'*' if p['bound'] else ' '} {p['name']:<6} {p['title']}; ceiling "
+          + ", ".join(f"{drug} {number_text(mg)} mg/day" for drug, mg in p["max_daily_mg"].items()) + f"  ({p['file']})"
+          for p in info["profiles"]),
         "",
         f"clonus {info['software']['clonus']}; rule engines: " + ", ".join(
             f"{name} {e['version']}" + ("" if e["available"] else f" (cannot run here: {e['reason']})")

@@ -23,6 +23,8 @@ def _summary(report: LintReport) -> list[str]:
         lines.append(f"space ({label}): {s.facts} facts, {s.full_size:,} cases at the boundaries; "
                      f"{s.evaluated:,} evaluated after pruning by independence ({s.questions} questions; "
                      f"{s.proved} rule pairs never together by their conditions), in {s.seconds:.1f} s")
+    if report.cache is not None:
+        lines.append(report.cache.summary())
     return lines
 
 
@@ -48,6 +50,9 @@ def render_json(report: LintReport) -> str:
         "space": [{"configuration": label, "facts": s.facts, "full_size": s.full_size, "evaluated": s.evaluated,
                    "questions": s.questions, "proved": s.proved, "seconds": round(s.seconds, 3)}
                   for label, s in report.searches],
+        "cache": None if report.cache is None else {
+            "cacheable": report.cache.cacheable, "reasons": list(report.cache.reasons),
+            "notes": list(report.cache.notes), "atoms": report.cache.atoms, "facts": report.cache.facts},
         "exit_code": report.exit_code,
     }
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

@@ -9,12 +9,12 @@ plan: one screen. Lines wrap at `width` (the terminal's, 80 otherwise: cli/advis
 
 from __future__ import annotations
 
-import json
 import textwrap
 from collections.abc import Iterator
 
 from clonus.engine.decide.doseplan import DosePlan
 from clonus.engine.decide.result import Recommendation, Result
+from clonus.engine.explain.encode import contract_json
 from clonus.engine.explain.trace import trace_lines
 from clonus.engine.knowledge.model import Kb
 from clonus.engine.knowledge.wording import SLOT_RE
@@ -174,7 +174,7 @@ def render_trace_text(result: Result) -> list[str]:
 
 def render_json(result: Result) -> str:
     """The contract's JSON (../shared/contract, section 3), indented, one answer per document."""
-    return json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n"
+    return contract_json(result.to_json())
 
 
 def render_markdown(result: Result, kb: Kb, explain: bool = False) -> str:

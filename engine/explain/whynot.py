@@ -155,8 +155,15 @@ def explain_codes(kb: Kb, plan: EvaluationPlan, case: Case, got: Answer,
 
 # -- for people ------------------------------------------------------------------------------------
 
-def render_text(knowledge: Kb, case_file: str, got: Answer, sections: list[dict[str, Any]]) -> str:
-    lines = [f"clonus explain {case_file}  (KB {knowledge.name} {knowledge.version}, {knowledge.digest[:19]})"]
+def render_text(knowledge: Kb, case_file: str, got: Answer, sections: list[dict[str, Any]],
+                safety_changes: tuple[str, ...] = ()) -> str:
+    """The explanation for people; `safety_changes` (how the KB's safety section differs from the
+    approved one) is said at the top, as every answer says it."""
+    lines = [f"clonus explain {case_file}  (KB {knowledge.name} {knowledge.version}, {knowledge.digest[:19]}, "
+             f"profile {knowledge.profile.name})"]
+    if safety_changes:
+        lines.append("!! SAFETY SECTION MODIFIED: this KB's safety checks differ from the approved ones "
+                     f"({'; '.join(safety_changes)}).")
     if got.refused:
         lines.append(f"!! the runtime refuses this answer: {got.refused}")
     for section in sections:

@@ -53,6 +53,11 @@ def _strict_json(text: str, name: str, exact: bool = False) -> Any:
                         f"{clip(name)}: malformed JSON ({reason}); expected {accepted}") from exc
 
 
+def read_json_text(text: str, name: str) -> Any:
+    """Strict JSON (a FHIR Bundle, say), duplicate keys refused; CaseError located in `name`."""
+    return _strict_json(text, name)
+
+
 def read_case_text(text: str, name: str = "case") -> dict:
     """Parse case text safely into a mapping: YAML (of which JSON is a subset), or strict JSON for .json."""
     if name.lower().endswith(".json"):
@@ -85,8 +90,14 @@ def _kind(data: Any) -> str:
     return type(data).__name__
 
 
-def parse_case(kb: Kb, data: Mapping[str, Any]) -> Case:
-    """Validate every field against the facts dictionary and normalise values."""
+MEMO_SIZE = 65_536  # normalised values a memo keeps (parse_case's `memo`)
+_UNSEEN = object()
+
+
+def parse_case(kb: Kb, data: Mapping[str, Any], memo: dict | None = None) -> Case:
+    """Validate every field against the facts dictionary and normalise values. `memo` (a dict the caller
+    keeps for one KB) remembers each field's normalised value by its raw value and type: a cohort repeats
+    doses and frequencies."""
     fields, sections = kb.case_fields, kb.case_sections
     values: dict[str, Any] = {}
     for section, content in data.items():
@@ -97,16 +108,17 @@ def parse_case(kb: Kb, data: Mapping[str, Any]) -> Case:
             continue
         if not isinstance(content, dict):
             raise CaseError(section, content, "a mapping of fields")
-        allowed = sorted(p.split(".", 1)[1] for p in fields if p.startswith(section + "."))
         for key, raw in content.items():
             path = f"{section}.{key}"
             if path not in fields:
+                allowed = sorted(p.split(".", 1)[1] for p in fields if p.startswith(section + "."))
                 raise CaseError(path, raw, f"a known field of {section}: {', '.join(allowed)}"
                                 f"{did_you_mean(key, allowed)}")
             if raw is None:
                 continue
             fact = fields[path]
-            values[fact.name] = _normalise(kb, fact, path, raw)
+            values[fact.name] = _normalise(kb, fact, path, raw) if memo is None else _remembered(
+                memo, kb, fact, path, raw)
     for fact in kb.facts.values():
         if fact.origin != "input":
             continue
@@ -119,6 +131,20 @@ def parse_case(kb: Kb, data: Mapping[str, Any]) -> Case:
     absent = frozenset(f.name for f in kb.input_facts() if f.name not in values)
     ordered = {name: values[name] for name in kb.facts if name in values}
     return Case(MappingProxyType(ordered), absent)
+
+
+def _remembered(memo: dict, kb: Kb, fact: FactDef, path: str, raw: Any) -> Any:
+    """_normalise through the memo: keyed by path, type and value (True and 1 are not the same raw value)."""
+    key = (path, type(raw), tuple(raw) if isinstance(raw, list) else raw)
+    try:
+        value = memo.get(key, _UNSEEN)
+    except TypeError:  # an unhashable raw value (a mapping, a list of lists): intake reports it
+        return _normalise(kb, fact, path, raw)
+    if value is _UNSEEN:
+        value = _normalise(kb, fact, path, raw)
+        if len(memo) < MEMO_SIZE:
+            memo[key] = value
+    return value
 
 
 def _product(kb: Kb, fact: FactDef, values: dict[str, Any], data: Mapping[str, Any]) -> int | float:

@@ -19,10 +19,19 @@ MAX_TEXT = 200  # a medication or condition is a short phrase; longer text is no
 
 
 def words_of(kb: Kb, text: str, keep_noise: bool = False) -> list[str]:
-    """The words of medication text that could name it: no strengths, no salts or forms (unless kept: a
-    name may hold one, "combined oral contraceptive")."""
+    """The words of medication text that could name it: no strengths ("500 mg", "4mg", "20 mg/5 mL", the
+    units those of notations.yaml), no salts or forms (unless kept: a name may hold one, "combined oral
+    contraceptive"), no bare punctuation ("10 MG / acetaminophen")."""
     tokens = [t.strip(".") for t in _SPLIT_RE.split(text.lower()[:MAX_TEXT]) if t.strip(".")]
-    return [t for t in tokens if (keep_noise or t not in kb.noise_words) and not _STRENGTH_RE.match(t)]
+    words = []
+    for token in tokens:
+        if _STRENGTH_RE.match(token) or not any(c.isalnum() for c in token):
+            continue
+        if token.split("/", 1)[0] in kb.mass_units:  # the unit of a strength written apart: "325 MG"
+            continue
+        if keep_noise or token not in kb.noise_words:
+            words.append(token)
+    return words
 
 
 def medication(kb: Kb, text: str) -> str | None:

@@ -6,9 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from clonus.engine.knowledge.conditions import Atom, Node, Value
+
+if TYPE_CHECKING:  # built only where a KB has fhir.yaml and the FHIR path reads it (knowledge/fhirmap.py)
+    from clonus.engine.knowledge.fhirmap import FhirMapping
 
 FACT_TYPES = ("number", "boolean", "enum", "words", "text")
 FACT_ORIGINS = ("input", "derived")
@@ -281,6 +284,9 @@ class Kb:
     gap_categories: tuple[str, ...] = ()
     # teaching.yaml (or one section per category when the KB has none); never part of the digest
     teaching: Teaching = field(default_factory=lambda: Teaching(()))
+    # fhir.yaml (how FHIR resources become facts): optional, and read only on the FHIR path (load_kb's
+    # `fhir`); None when the KB has no such file or it was left unread
+    fhir: FhirMapping | None = None
 
     @property
     def exclusions(self) -> tuple[tuple[str, str], ...]:

@@ -78,7 +78,8 @@ def compare_engines(kb: Kb, first: str | Backend, second: str | Backend, generat
     try:
         for source, drafts, cases in sources:
             if drafts not in pairs:
-                pairs[drafts] = (Advisor(kb, drafts, first), Advisor(kb, drafts, second))
+                # no decision cache: every case through each engine itself
+                pairs[drafts] = (Advisor(kb, drafts, first, cache=False), Advisor(kb, drafts, second, cache=False))
             one, other = pairs[drafts]
             for case in cases:
                 a, b = answer(one, case.data), answer(other, case.data)

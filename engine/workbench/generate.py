@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 
 from clonus.engine.knowledge.boundaries import atoms_by_fact, fact_values, number_values
@@ -34,12 +34,18 @@ NEAR = (Decimal("0.001"), Decimal("0.000001"), Decimal("0.000000001"), Decimal("
 def generated_cases(kb: Kb, count: int, seed: int) -> Iterator[NamedCase]:
     """`count` valid case files, the same ones for the same KB and seed."""
     rng = random.Random(seed)
+    make = case_maker(kb)
+    for index in range(1, count + 1):
+        yield NamedCase(f"generated-{seed}-{index}", f"generated case {index} (seed {seed})", make(rng))
+
+
+def case_maker(kb: Kb) -> Callable[[random.Random], dict[str, dict]]:
+    """A function from a random source to one valid case file of the KB, as generated_cases makes them:
+    for property tests, whose random source (hypothesis's) repeats and shrinks what it drew."""
     atoms = atoms_by_fact(kb.rules)
     boundary = {name: list(number_values(kb, fact, atoms.get(name, ())))
                 for name, fact in kb.facts.items() if fact.type == "number"}
-    for index in range(1, count + 1):
-        yield NamedCase(f"generated-{seed}-{index}", f"generated case {index} (seed {seed})",
-                        _case(kb, rng, atoms, boundary))
+    return lambda rng: _case(kb, rng, atoms, boundary)
 
 
 def _case(kb: Kb, rng: random.Random, atoms, boundary: dict[str, list]) -> dict[str, dict]:

@@ -1,9 +1,11 @@
-"""What a KB change does: rule-level differences, and every case whose recommendations change.
+"""What a KB change does: rule-level differences, parameter differences, and every case whose answer
+changes (its codes, its dose plan or the wording of a recommendation it keeps).
 
 A reviewer reads this before approving a change. Rules are matched by id. Conditions are compared by
 meaning (the same alternatives in another order or layout are no change), conclusions by what is
 asserted, recommended and planned. A rule whose conditions or conclusions changed while its version did
-not is pointed out. Cases run under each KB with its own Advisor.
+not is pointed out (unless the two sides bind different parameters: then those explain it). Cases run
+under each KB with its own Advisor; `case_changes` takes any iterable of named cases.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from clonus.engine.decide.advisor import Advisor
-from clonus.engine.errors import CaseFileError, ClonusError
+from clonus.engine.decide.doseplan import DosePlan
+from clonus.engine.errors import CaseFileError, ClonusError, SafetyError
 from clonus.engine.intake.case import parse_case, read_case_text
 from clonus.engine.knowledge.conditions import atoms, format_value
 from clonus.engine.knowledge.load.files import read_text
@@ -42,16 +45,37 @@ class RuleChange:
 
 @dataclass(frozen=True)
 class CaseChange:
+    """How one case's answer differs: codes gained and lost, the dose plan's fields that changed
+    ("ceiling_daily_mg: 80 -> 60"), and the codes kept whose text changed (code, old text, new text)."""
+
     name: str
     where: str
     gained: tuple[str, ...]
     lost: tuple[str, ...]
     old_error: str | None = None
     new_error: str | None = None
+    dose_plan: tuple[str, ...] = ()
+    wording: tuple[tuple[str, str, str], ...] = ()
+
+    @property
+    def codes_changed(self) -> bool:
+        return bool(self.gained or self.lost or self.old_error != self.new_error)
 
     def to_json(self) -> dict[str, Any]:
         return {"case": self.name, "where": self.where, "gained": list(self.gained), "lost": list(self.lost),
-                "old_error": self.old_error, "new_error": self.new_error}
+                "old_error": self.old_error, "new_error": self.new_error, "dose_plan": list(self.dose_plan),
+                "wording": [{"code": c, "old": o, "new": n} for c, o, n in self.wording]}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a comparison reads of one answer: the codes in order, each code's text, the dose plan's
+    fields as shown, and the error or refusal when there was no answer."""
+
+    codes: tuple[str, ...]
+    texts: Mapping[str, str]
+    plan: Mapping[str, str] | None
+    error: str | None
 
 
 @dataclass(frozen=True)
@@ -62,6 +86,10 @@ class NamedCase:
 
 
 def rule_changes(old: Kb, new: Kb) -> list[RuleChange]:
+    """Rules added, removed or changed. A rule's version should rise with its conditions or conclusions,
+    unless the two sides bind different parameter values (another profile, an edited parameter): then
+    the parameters explain the change, and parameter_changes lists them."""
+    same_profile = old.profile.parameters == new.profile.parameters
     before = {r.id: r for r in old.rules}
     after = {r.id: r for r in new.rules}
     changes = []
@@ -78,12 +106,26 @@ def rule_changes(old: Kb, new: Kb) -> list[RuleChange]:
         metadata = _metadata(was, rule)
         if conditions or conclusions or metadata:
             changes.append(RuleChange(rid, "changed", rule.file, rule.line, conditions, conclusions, metadata,
-                                      bool(conditions or conclusions) and rule.version <= was.version))
+                                      same_profile and bool(conditions or conclusions) and rule.version <= was.version))
     for rid, rule in before.items():
         if rid not in after:
             changes.append(RuleChange(rid, "removed", rule.file, rule.line, _plus("-", _conditions(rule)),
                                       _plus("-", _conclusions(rule)), ()))
     return changes
+
+
+def parameter_changes(old: Kb, new: Kb) -> tuple[str, ...]:
+    """The named parameters (shared and the profile's) that differ: "max_daily_mg: 80 -> 60"."""
+    before, after = old.profile.parameters, new.profile.parameters
+    out = []
+    for name in sorted(set(before) | set(after)):
+        if name not in after:
+            out.append(f"{name}: {format_value(before[name])} -> (removed)")
+        elif name not in before:
+            out.append(f"{name}: (added) -> {format_value(after[name])}")
+        elif before[name] != after[name]:
+            out.append(f"{name}: {format_value(before[name])} -> {format_value(after[name])}")
+    return tuple(out)
 
 
 def _meaning(rule: Rule) -> frozenset:
@@ -165,24 +207,63 @@ def case_files(paths: Iterable[Path]) -> list[NamedCase]:
 
 def case_changes(old: Kb, new: Kb, cases: Iterable[NamedCase], include_draft: bool = False,
                  engine: str | None = None) -> tuple[list[CaseChange], int]:
-    """Every case whose recommendations differ between the two KBs, and how many cases ran."""
+    """Every case whose answer differs between the two KBs (codes, dose plan or wording), and how many
+    cases ran. `cases` may be any iterable (a generator of a cohort, say): each is read once."""
     changes, count = [], 0
     with Advisor(old, include_draft, engine) as before, Advisor(new, include_draft, engine) as after:
         for case in cases:
             count += 1
-            old_codes, old_error = _codes(before, case.data)
-            new_codes, new_error = _codes(after, case.data)
-            gained = tuple(c for c in new_codes if c not in old_codes)
-            lost = tuple(c for c in old_codes if c not in new_codes)
-            if gained or lost or old_error != new_error:
-                changes.append(CaseChange(case.name, case.where, gained, lost, old_error, new_error))
+            change = compare_case(case, outcome(before, case.data), outcome(after, case.data))
+            if change is not None:
+                changes.append(change)
     return changes, count
 
 
-def _codes(advisor: Advisor, data: Mapping[str, Any]) -> tuple[tuple[str, ...], str | None]:
-    """The codes of the answer; for an answer the runtime refuses, the codes the rules made anyway."""
+def compare_case(case: NamedCase, old: Outcome, new: Outcome) -> CaseChange | None:
+    """How a case's answer changed, or None when the two answers show the same."""
+    gained = tuple(c for c in new.codes if c not in old.codes)
+    lost = tuple(c for c in old.codes if c not in new.codes)
+    wording = tuple((c, old.texts[c], new.texts[c]) for c in new.codes
+                    if c in old.texts and c in new.texts and old.texts[c] != new.texts[c])
+    plan = _plan_changes(old.plan, new.plan)
+    if not (gained or lost or wording or plan) and old.error == new.error:
+        return None
+    return CaseChange(case.name, case.where, gained, lost, old.error, new.error, plan, wording)
+
+
+def outcome(advisor: Advisor, data: Mapping[str, Any]) -> Outcome:
+    """The answer to a case as a comparison reads it; for an answer the runtime refuses, the codes the
+    rules made anyway."""
     try:
-        got = advisor.answer(parse_case(advisor.kb, data))
+        case = parse_case(advisor.kb, data)
     except ClonusError as exc:
-        return (), f"{type(exc).__name__}: {exc}"
-    return got.codes, (f"refused: {got.refused}" if got.refused else None)
+        return Outcome((), {}, None, f"{type(exc).__name__}: {exc}")
+    try:
+        result = advisor.advise_case(case)
+    except SafetyError as exc:
+        got = advisor.answer(case)
+        return Outcome(got.codes, {}, None, f"refused: {got.refused or exc}")
+    except ClonusError as exc:
+        return Outcome((), {}, None, f"{type(exc).__name__}: {exc}")
+    texts = {r.code: r.text for r in result.recommendations}
+    return Outcome(result.codes(), texts, _plan_fields(result.dose_plan), None)
+
+
+def _plan_fields(plan: DosePlan | None) -> dict[str, str] | None:
+    """The dose plan's fields as a clinician reads them (ranges, ceiling, regimen, limits)."""
+    if plan is None:
+        return None
+    return {"next_daily_mg": plan.next_range, "ceiling_daily_mg": format_value(plan.ceiling_daily_mg),
+            "regimen": plan.regimen, "step_daily_mg": plan.step_range,
+            "max_single_dose_mg": format_value(plan.max_single_dose_mg), "interval_h": plan.interval_range,
+            "limited_by": ", ".join(plan.limited_by) or "-"}
+
+
+def _plan_changes(old: Mapping[str, str] | None, new: Mapping[str, str] | None) -> tuple[str, ...]:
+    if old is None and new is None:
+        return ()
+    if old is None or new is None:
+        shown = new if new is not None else old
+        summary = f"{shown['next_daily_mg']} mg/day, e.g. {shown['regimen']}" if shown else ""
+        return (f"added: {summary}",) if new is not None else (f"removed (was {summary})",)
+    return tuple(f"{key}: {old[key]} -> {new[key]}" for key in old if old[key] != new[key])

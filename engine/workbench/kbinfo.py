@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from clonus.engine.decide.backend import ENGINES, load_backend
+from clonus.engine.knowledge.load import load_kb
 from clonus.engine.knowledge.model import STATUSES, Kb
 
 
@@ -25,6 +26,18 @@ def software() -> dict[str, Any]:
     return {"clonus": clonus, "engines": engines}
 
 
+def profiles(knowledge: Kb) -> list[dict[str, Any]]:
+    """Each profile of the KB: its name, title, file, whether it is the one bound, and its ceilings (the
+    safety section's maximum daily dose per drug, bound to that profile)."""
+    out = []
+    for name in knowledge.profiles:
+        bound = knowledge if name == knowledge.profile.name else load_kb(knowledge.root, name)
+        out.append({"name": name, "title": bound.profile.title, "file": bound.profile.file,
+                    "bound": name == knowledge.profile.name,
+                    "max_daily_mg": dict(bound.invariants.max_daily_mg)})
+    return out
+
+
 def summary(knowledge: Kb, today: date, within: int) -> dict[str, Any]:
     facts = list(knowledge.facts.values())
     horizon = today + timedelta(days=within)
@@ -39,6 +52,7 @@ def summary(knowledge: Kb, today: date, within: int) -> dict[str, Any]:
     return {
         "name": knowledge.name, "version": knowledge.version, "description": knowledge.description,
         "root": knowledge.root, "digest": knowledge.digest, "software": software(),
+        "profile": knowledge.profile.name, "profiles": profiles(knowledge),
         "counts": {
             "facts": {"input": sum(1 for f in facts if f.origin == "input"),
                       "derived": sum(1 for f in facts if f.origin == "derived")},

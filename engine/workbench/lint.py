@@ -14,6 +14,8 @@ it is about. Being unable to run at all (no KB folder) is a LintError. Static ch
     CL601 safety-section-modified  a profile's safety section differs from the approved one shipped with
                                    clonus (an error unless the change is accepted)
     CL701 precedence            what each recommendation suppresses and outranks (info)
+    CL801 not-cacheable         the static check cannot prove the decision cache exact (decide/cache.py):
+                                answers are then evaluated case by case (the summary says why either way)
 
 and from the search over the boundary space (search.py): CL501 conflict, CL502 gap, CL503 unsafe-answer,
 CL303 rule-never-fires.
@@ -28,6 +30,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from clonus.engine.decide.cache import Cacheability, cacheability
+from clonus.engine.decide.evaluation import make_evaluation_plan
 from clonus.engine.errors import KbError, LintError, Problem, clip, shown
 from clonus.engine.knowledge.boundaries import all_hold, contradiction
 from clonus.engine.knowledge.conditions import All, Any_, Atom, Node, atoms, to_dnf
@@ -65,6 +69,7 @@ CHECKS = {c.code: c for c in (
     Check("CL503", "unsafe-answer", "error"),
     Check("CL601", "safety-section-modified", "error"),
     Check("CL701", "precedence", "info"),
+    Check("CL801", "not-cacheable", "warning"),
 )}
 
 
@@ -93,6 +98,7 @@ class LintReport:
     kb: Kb | None
     findings: tuple[Finding, ...]
     searches: tuple[tuple[str, SearchStats], ...] = field(default=())  # (configuration, stats)
+    cache: Cacheability | None = None  # whether the decision cache is exact on this KB (decide/cache.py)
 
     def count(self, severity: str) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -140,7 +146,9 @@ def lint(root: Path | str | None = None, today: date | None = None, engine: str 
                                  stats))
         except KbError as exc:  # the compiler refuses KBs past durable_rules' limits
             findings.extend(_load_finding(p) for p in exc.problems)
-    return LintReport(str(root), kb, tuple(_ordered(findings)), tuple(searches))
+    cache = cacheability(make_evaluation_plan(kb))
+    findings.extend(finding("CL801", _kb_file(kb), 1, None, reason) for reason in cache.reasons)
+    return LintReport(str(root), kb, tuple(_ordered(findings)), tuple(searches), cache)
 
 
 def _safety(kb: Kb, accepted: bool) -> list[Finding]:

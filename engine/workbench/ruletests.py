@@ -154,7 +154,7 @@ def run_tests(kb: Kb, tests: Iterable[RuleTest] | None = None, engine: str | Non
     seen: list[tuple[Kb, Case, Result]] = []
     for profile in dict.fromkeys(t.profile or kb.profile.name for t in chosen):
         bound = kb if profile == kb.profile.name else load_kb(kb.root, profile)
-        with Advisor(bound, include_draft=True, engine=engine) as advisor:
+        with Advisor(bound, include_draft=True, engine=engine, cache=False) as advisor:
             for i, test in enumerate(chosen):
                 if (test.profile or kb.profile.name) != profile:
                     continue

@@ -72,7 +72,7 @@ class _Runner:
 
     def __init__(self, kb: Kb, include_draft: bool, engine: str | Backend | None):
         self.kb, self.include_draft, self.engine = kb, include_draft, engine
-        self.advisor = Advisor(kb, include_draft, engine)
+        self.advisor = Advisor(kb, include_draft, engine, cache=False)  # every case to the engine
         self.rules = {r.id: r for r in self.advisor.plan.rules}
 
     def close(self) -> None:
@@ -92,7 +92,7 @@ class _Runner:
             evaluation = self.advisor.evaluate(case)
         except EngineError as exc:
             self.advisor.close()
-            self.advisor = Advisor(self.kb, self.include_draft, self.engine)
+            self.advisor = Advisor(self.kb, self.include_draft, self.engine, cache=False)
             return Outcome((), frozenset(), {}, f"the engine failed: {exc}")
         fired = tuple(dict.fromkeys(f.rule for f in evaluation.firings))
         made = {rec.code for rid in fired for rec in self.rules[rid].recommends}

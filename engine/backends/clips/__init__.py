@@ -50,7 +50,7 @@ class ClipsBackend:
         try:
             return version("clipspy")
         except PackageNotFoundError:
-            return "unknown"
+            return "not installed"
 
     @cache  # noqa: B019 - importing clipspy once tells for the whole process
     def available(self) -> str | None:

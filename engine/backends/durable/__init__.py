@@ -50,7 +50,7 @@ class DurableBackend:
         try:
             return version("durable_rules")
         except PackageNotFoundError:
-            return "unknown"
+            return "not installed"
 
     @cache  # noqa: B019 - importing durable once tells for the whole process
     def available(self) -> str | None:

@@ -1,14 +1,16 @@
 """Read a KB folder (YAML only, safe loader) into a validated, immutable Kb, reporting every problem.
 
 The only code that reads KB files. One module per file kind: settings (kb.yaml), profiles (parameters),
-facts, codes (and sources), notations, rules, tests, invariants (the safety section), vocabularies,
-teaching (optional: presentation only, so not in the digest); yamlsource keeps the line of every node
-for file:line messages.
+facts, codes (and sources), notations, rules, tests, invariants (the safety section), vocabularies
+(medications.yaml, conditions.yaml), teaching (optional: presentation only, so not in the digest) and
+fhir (optional: how FHIR resources become facts, read only on the FHIR path); yamlsource keeps the line
+of every node for file:line messages.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -21,7 +23,7 @@ from .common import Collector, display, mapping, unknown_keys
 from .derived import conflicting_values
 from .facts import load_facts
 from .files import is_file, read_bytes
-from .invariants import load_invariants
+from .invariants import load_invariants, parameters_read
 from .notations import load_notations, load_synonyms
 from .profiles import load_profile, parameters_of
 from .rules import RuleContext, check_cycles, check_rule_ids, load_rules
@@ -33,6 +35,8 @@ from .yamlsource import parse_yaml, read_problem, read_yaml
 
 CORE_FILES = ("kb.yaml", "facts.yaml", "codes.yaml", "sources.yaml", "notations.yaml", "invariants.yaml",
               "medications.yaml", "conditions.yaml")
+# A file a KB may have; without it the KB cannot read FHIR (the FHIR path says so), all else works.
+OPTIONAL_FILES = ("fhir.yaml",)
 _ENGINE = Path(__file__).resolve().parents[2]  # engine/, or clonus/engine/ once installed
 
 
@@ -41,9 +45,11 @@ def default_kb_dir() -> Path:
     return _ENGINE.parent / "kb"
 
 
-def load_kb(root: Path | str | None = None, profile: str | None = None) -> Kb:
+def load_kb(root: Path | str | None = None, profile: str | None = None, fhir: bool = True) -> Kb:
     """Load and validate the KB in `root` (the shipped KB when None), bound to `profile` (the KB's default
-    when None). Raises KbError with every problem, or UsageError for a profile the KB does not have."""
+    when None). Raises KbError with every problem, or UsageError for a profile the KB does not have.
+    `fhir=False` leaves fhir.yaml unread (kb.fhir None; its bytes still count in the digest): a case file
+    does not need it, and parsing it would slow every `clonus advise CASE` by a few milliseconds."""
     root = Path(root) if root is not None else default_kb_dir()
     if not is_file(root / "kb.yaml"):
         raise KbError([Problem(display(root / "kb.yaml"), 0, None, None,
@@ -58,8 +64,11 @@ def load_kb(root: Path | str | None = None, profile: str | None = None) -> Kb:
         out.add(display(root / "rules"), 0, None, None, "holds no rule file: the rules live in rules/*.yaml")
     profile_files = sorted((root / "profiles").glob("*.yaml"))
     core = [root / n for n in CORE_FILES]
-    docs, digest = _read_all(root, core + profile_files + rule_files + test_files, out)
-    name = {path.name: display(path) for path in core}
+    optional = [root / n for n in OPTIONAL_FILES if (root / n).is_file()]
+    skipped = set() if fhir else set(optional)
+    docs, digest = _read_all(root, core + optional + profile_files + rule_files + test_files, out,
+                             unparsed=skipped)
+    name = {path.name: display(path) for path in core + optional if path not in skipped}
 
     def doc(file: str) -> Any:
         return docs[name[file]]
@@ -69,7 +78,7 @@ def load_kb(root: Path | str | None = None, profile: str | None = None) -> Kb:
     unknown_keys(meta, KB_KEYS, kb_file, None, out)  # a misspelt exclusions: is not silent
     shared = parameters_of(meta.get("parameters"), kb_file, "parameters", out)
     chosen, profiles = load_profile(docs, profile_files, profile, meta.get("default_profile"), shared, kb_file,
-                                    meta.line_of("default_profile"), out)
+                                    meta.line_of("default_profile"), out, parameters_read(doc("invariants.yaml")))
     params = dict(chosen.parameters)
     facts = load_facts(doc("facts.yaml"), name["facts.yaml"], out)
     codes, categories = load_codes(doc("codes.yaml"), name["codes.yaml"], out, params)
@@ -94,6 +103,7 @@ def load_kb(root: Path | str | None = None, profile: str | None = None) -> Kb:
     conditions = load_conditions(doc("conditions.yaml"), name["conditions.yaml"], out)
     noise = load_noise_words(doc("notations.yaml"), name["notations.yaml"], out)
     teaching = _teaching(root, facts, codes, categories, out)
+    fhir_mapping = _fhir(doc, name, facts, mass_units, medications, out)
     if out.problems:
         raise KbError(out.problems)
     kb = Kb(
@@ -107,7 +117,7 @@ def load_kb(root: Path | str | None = None, profile: str | None = None) -> Kb:
         invariants=invariants, medications=MappingProxyType(medications),
         conditions=MappingProxyType(conditions), noise_words=noise,
         synonyms=MappingProxyType({k: MappingProxyType(v) for k, v in synonyms.items()}),
-        gap_population=gap_population, gap_categories=gap_categories, teaching=teaching,
+        gap_population=gap_population, gap_categories=gap_categories, teaching=teaching, fhir=fhir_mapping,
     )
     conflicts = conflicting_values(kb)  # needs the whole KB: conditions are compared over its facts
     if conflicts:
@@ -141,9 +151,21 @@ def _teaching(root: Path, facts: dict[str, FactDef], codes: dict[str, CodeDef], 
     return load_teaching(doc, display(path), facts, codes, categories, out)
 
 
-def _read_all(root: Path, paths: list[Path], out: Collector) -> tuple[dict[str, Any], str]:
+def _fhir(doc, name: dict[str, str], facts, mass_units, medications, out: Collector):
+    """fhir.yaml where the KB has it (and was asked to read it); its loader is imported here, so that
+    commands that never read FHIR never pay for it."""
+    if "fhir.yaml" not in name:
+        return None
+    from .fhir import load_fhir
+
+    return load_fhir(doc("fhir.yaml"), name["fhir.yaml"], facts, mass_units, medications, out)
+
+
+def _read_all(root: Path, paths: list[Path], out: Collector,
+              unparsed: Collection[Path] = ()) -> tuple[dict[str, Any], str]:
     """Parse every file (each problem collected) and digest their bytes, in a fixed order: the bytes
-    digested are the bytes parsed, read once (a regular file only, of a few MB at most)."""
+    digested are the bytes parsed, read once (a regular file only, of a few MB at most); the bytes of
+    `unparsed` files count in the digest too."""
     digest = hashlib.sha256()
     docs: dict[str, Any] = {}
     for path in paths:
@@ -151,6 +173,8 @@ def _read_all(root: Path, paths: list[Path], out: Collector) -> tuple[dict[str, 
         try:
             data = read_bytes(path)
             digest.update(path.relative_to(root).as_posix().encode() + b"\0" + data + b"\0")
+            if path in unparsed:
+                continue
             docs[shown] = parse_yaml(data.decode("utf-8"), shown)
         except FileNotFoundError:
             out.add(shown, 0, None, None, "is missing: a KB folder holds " + ", ".join(CORE_FILES)

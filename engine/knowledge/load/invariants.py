@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
@@ -25,6 +26,17 @@ from .yamlsource import LineDict, LineList
 
 KEYS = ("adult", "drug_fact", "max_daily_mg", "required", "exclusions")
 APPROVED = "invariants.approved.yaml"
+_PARAMETER = re.compile(r"\$([a-z_][a-z0-9_]*)")
+
+
+def parameters_read(doc: Any) -> frozenset[str]:
+    """The parameter names the safety section reads ($name anywhere in it), so that the profile loader can
+    say when a profile tries to set one of them."""
+    if isinstance(doc, dict):
+        return frozenset().union(*(parameters_read(v) for v in doc.values()))
+    if isinstance(doc, list):
+        return frozenset().union(*(parameters_read(v) for v in doc))
+    return frozenset(_PARAMETER.findall(doc)) if isinstance(doc, str) else frozenset()
 
 
 def load_invariants(doc: Any, file: str, params: dict[str, Any], facts: dict[str, FactDef], codes: dict,
@@ -38,10 +50,13 @@ def load_invariants(doc: Any, file: str, params: dict[str, Any], facts: dict[str
         if key not in doc:
             out.add(file, doc.line, None, key, "is required in the safety section")
     adult = doc.get("adult") if isinstance(doc.get("adult"), LineDict) else LineDict()
-    adult_fact = _fact(adult.get("fact"), facts, "number", file, doc.line_of("adult"), "adult.fact", out)
-    age = bind(adult.get("minimum"), params, file, doc.line_of("adult"), None, "adult.minimum", out)
+    at = adult.line_of("fact") if isinstance(getattr(adult, "key_lines", None), dict) else doc.line_of("adult")
+    adult_fact = _fact(adult.get("fact"), facts, "number", file, at or doc.line_of("adult"), "adult.fact", out)
+    at = adult.line_of("minimum") if isinstance(getattr(adult, "key_lines", None), dict) else doc.line_of("adult")
+    age = bind(adult.get("minimum"), params, file, at or doc.line_of("adult"), None, "adult.minimum", out)
     if not is_number(age):
-        out.add(file, doc.line_of("adult"), None, "adult.minimum", "is the adult age, a number (or $parameter)")
+        if age is not None:  # None: an unknown parameter, already reported
+            out.add(file, doc.line_of("adult"), None, "adult.minimum", "is the adult age, a number (or $parameter)")
         age = 0
     drug_fact = _fact(doc.get("drug_fact"), facts, "text", file, doc.line_of("drug_fact"), "drug_fact", out)
     maxima = _maxima(doc.get("max_daily_mg"), file, doc.line_of("max_daily_mg"), params, out)
@@ -58,11 +73,14 @@ def load_invariants(doc: Any, file: str, params: dict[str, Any], facts: dict[str
 
 
 def _fact(name: Any, facts: dict[str, FactDef], kind: str, file: str, line: int, field: str, out: Collector) -> str:
+    if name is None:
+        return ""  # the key is missing: reported as required
     fact = facts.get(name) if isinstance(name, str) else None
     if fact is not None and fact.type not in FACT_TYPES:
         return str(name)  # the fact's own bad type is the problem, reported in facts.yaml
     if fact is None or fact.origin != "input" or (kind == "number") != (fact.type == "number"):
-        out.add(file, line, None, field, f"{shown(name)} is not an input {kind} fact{did_you_mean(name, facts)}")
+        hint = did_you_mean(name, facts) if fact is None else f" (it is {fact.origin}, a {fact.type})"
+        out.add(file, line, None, field, f"{shown(name)} is not an input {kind} fact{hint}")
         return str(name)
     return name
 
@@ -74,6 +92,8 @@ def _maxima(node: Any, file: str, line: int, params: dict[str, Any], out: Collec
         return maxima
     for drug, value in node.items():
         bound = bind(value, params, file, node.line_of(drug), None, f"max_daily_mg.{drug}", out)
+        if bound is None:
+            continue  # an unknown parameter, already reported
         if not is_number(bound) or bound <= 0:
             out.add(file, node.line_of(drug), None, f"max_daily_mg.{drug}", "is a positive number (or $parameter)")
             continue
@@ -96,6 +116,7 @@ def _required(node: Any, file: str, line: int, params: dict[str, Any], facts: di
             out.add(file, at, None, "required", "each entry has `when:` (a list of conditions) and `codes:`")
             continue
         atoms = []
+        when_at, codes_at = item.line_of("when") or at, item.line_of("codes") or at
         for text in item["when"]:
             if not isinstance(text, str):
                 out.add(file, at, None, "required.when", f"{shown(text)} is not a condition; write one as text")
@@ -103,15 +124,16 @@ def _required(node: Any, file: str, line: int, params: dict[str, Any], facts: di
             try:
                 atom = cond.parse_atom(text, params)
             except cond.ConditionSyntaxError as exc:
-                out.add(file, at, None, "required.when", str(exc))
+                out.add(file, when_at, None, "required.when", str(exc))
                 continue
-            check_atom(atom, facts, file, at, None, out)
+            check_atom(atom, facts, file, when_at, None, out)
             if atom.fact in facts and facts[atom.fact].origin != "input":
-                out.add(file, at, None, "required.when", f"{shown(atom.fact)} is derived; write it in input facts")
+                out.add(file, when_at, None, "required.when", f"{shown(atom.fact)} is derived; write it in input facts")
             atoms.append(atom)
         for code in item["codes"]:
             if not isinstance(code, str) or code not in codes:  # a list or a mapping is no code either
-                out.add(file, at, None, "required.codes", f"unknown code {shown(code)}{did_you_mean(code, codes)}")
+                out.add(file, codes_at, None, "required.codes",
+                        f"unknown code {shown(code)}{did_you_mean(code, codes)}")
         required.append(Required(tuple(atoms), tuple(str(c) for c in item["codes"])))
     return required
 

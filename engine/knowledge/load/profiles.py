@@ -42,9 +42,13 @@ def parameters_of(node: Any, file: str, where: str, out: Collector) -> dict[str,
 
 
 def load_profile(docs: dict[str, Any], files: list[Path], chosen: str | None, default: Any, shared: dict[str, Any],
-                 kb_file: str, kb_line: int, out: Collector) -> tuple[Profile, tuple[str, ...]]:
-    """The chosen profile (else the KB's default) merged with the shared parameters, and every profile's name."""
+                 kb_file: str, kb_line: int, out: Collector, safety: frozenset[str] = frozenset(),
+                 ) -> tuple[Profile, tuple[str, ...]]:
+    """The chosen profile (else the KB's default) merged with the shared parameters, and every profile's name.
+    `safety` names the parameters the safety section reads: a profile that sets a shared one of them is
+    told so, since it would bend a safety check."""
     profiles: dict[str, tuple[str, str, int, dict[str, Any]]] = {}
+    declared: dict[str, tuple[set[str], int]] = {}  # the names each profile writes, and its parameters: line
     for path in files:
         file = display(path)
         doc = docs[file]
@@ -58,14 +62,19 @@ def load_profile(docs: dict[str, Any], files: list[Path], chosen: str | None, de
         params = parameters_of(doc.get("parameters"), file, "parameters", out)
         for name in params:
             if name in shared:
+                read = " and the safety section (invariants.yaml) reads it" if name in safety else ""
                 out.add(file, doc["parameters"].line_of(name), None, f"parameters.{name}",
-                        "is shared (kb.yaml parameters); a profile holds only what differs between jurisdictions")
+                        f"is shared (kb.yaml parameters){read}; a profile holds only what differs between "
+                        "jurisdictions")
+        written = doc.get("parameters") if isinstance(doc.get("parameters"), LineDict) else {}
+        given = {str(n) for n in written} if written else set()  # a bad value is its own problem, not a lack
         profiles[path.stem] = (str(doc.get("title", path.stem)), file, doc.line, params)
+        declared[path.stem] = (given, doc.line_of("parameters"))
     names = tuple(sorted(profiles))
     if not names:
         out.add(kb_file, kb_line, None, "profiles", "the KB has no profile (kb/profiles/<name>.yaml)")
         return Profile("", "", MappingProxyType(dict(shared))), names
-    _same_names(profiles, shared, out)
+    _same_names(profiles, declared, shared, out)
     name = chosen if chosen is not None else default
     if not isinstance(name, str) or name not in profiles:  # default_profile: [] is no profile's name
         from clonus.engine.errors import UsageError
@@ -80,11 +89,14 @@ def load_profile(docs: dict[str, Any], files: list[Path], chosen: str | None, de
     return Profile(name, title, MappingProxyType({**shared, **params}), file, line), names
 
 
-def _same_names(profiles: dict[str, tuple[str, str, int, dict[str, Any]]], shared: dict[str, Any],
-                out: Collector) -> None:
+def _same_names(profiles: dict[str, tuple[str, str, int, dict[str, Any]]], declared: dict[str, tuple[set[str], int]],
+                shared: dict[str, Any], out: Collector) -> None:
+    """Every profile gives every jurisdictional parameter (a name another profile defines); reported at
+    the profile's `parameters:` line."""
     every = sorted({n for _, _, _, params in profiles.values() for n in params} - set(shared))
-    for _, (_, file, line, params) in sorted(profiles.items()):
-        missing = [n for n in every if n not in params]
+    for name, (_, file, _, _) in sorted(profiles.items()):
+        given, line = declared[name]
+        missing = [n for n in every if n not in given]
         if missing:
             out.add(file, line, None, "parameters", f"lacks {', '.join(missing)}, which another profile defines: "
                     "every profile gives every jurisdictional parameter")

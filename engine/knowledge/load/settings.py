@@ -31,6 +31,7 @@ def load_precedence(meta, file: str, codes: dict, out: Collector) -> Precedence:
     unknown_keys(node, ("suppresses", "outranks"), file, None, out, "precedence.")
     relations: dict[str, dict[str, tuple[str, ...]]] = {}
     lines: dict[str, int] = {}
+    edge_lines: dict[tuple[str, str], int] = {}  # (code, code it acts on) -> the line that says so
     for kind in ("suppresses", "outranks"):
         relation = node.get(kind) or LineDict()
         relations[kind] = {}
@@ -48,25 +49,34 @@ def load_precedence(meta, file: str, codes: dict, out: Collector) -> Precedence:
             if code in listed:
                 out.add(file, at, None, f"precedence.{kind}", f"{shown(code)} acts on itself")
             relations[kind][str(code)] = tuple(str(c) for c in listed)
-    _acyclic(relations, file, node, out)
+            for other in listed:
+                edge_lines.setdefault((str(code), str(other)), at)
+    _acyclic(relations, file, edge_lines, node.line, out)
     return Precedence(MappingProxyType(relations["suppresses"]), MappingProxyType(relations["outranks"]),
                       MappingProxyType(lines))
 
 
-def _acyclic(relations: dict[str, dict[str, tuple[str, ...]]], file: str, node: LineDict, out: Collector) -> None:
-    """A code may not (through suppressing or outranking others) come back to act on itself."""
+def _acyclic(relations: dict[str, dict[str, tuple[str, ...]]], file: str, edge_lines: dict[tuple[str, str], int],
+             line: int, out: Collector) -> None:
+    """A code may not (through suppressing or outranking others) come back to act on itself. One cycle is
+    reported per tangle of codes, at the line of the link that closes it (acting on itself is its own
+    problem)."""
     edges: dict[str, set[str]] = {}
     for relation in relations.values():
         for code, others in relation.items():
-            edges.setdefault(code, set()).update(others)
+            edges.setdefault(code, set()).update(o for o in others if o != code)
     state: dict[str, int] = {}
+    reported: set[str] = set()
 
     def visit(code: str, path: list[str]) -> None:
         state[code] = 1
         for nxt in sorted(edges.get(code, ())):
             if state.get(nxt) == 1:
                 cycle = path[path.index(nxt):] + [nxt]
-                out.add(file, node.line, None, "precedence", f"a cycle: {' -> '.join(cycle)}")
+                if not reported & set(cycle):
+                    reported.update(cycle)
+                    out.add(file, edge_lines.get((code, nxt), line), None, "precedence",
+                            f"a cycle: {' -> '.join(cycle)}")
             elif nxt not in state:
                 visit(nxt, path + [nxt])
         state[code] = 2

@@ -25,6 +25,8 @@ def _words(node: Any, file: str, line: int, where: str, out: Collector) -> tuple
 
 
 def load_medications(doc: Any, file: str, out: Collector) -> dict[str, Medication]:
+    """Every ingredient with its codes, names and classes; a name or RxNorm code that would lead to two
+    ingredients is a problem (reading it would be ambiguous)."""
     medications: dict[str, Medication] = {}
     node = mapping(doc, file, out, "medications")
     seen: dict[str, str] = {}
@@ -50,6 +52,9 @@ def load_medications(doc: Any, file: str, out: Collector) -> dict[str, Medicatio
             key = written.replace(" ", "_").replace("-", "_")
             if seen.setdefault(key, med.name) != med.name:
                 out.add(file, line, None, str(name), f"{shown(written)} is also a name of {shown(seen[key])}")
+        for code in (med.rxnorm, *med.products):  # an RxNorm code (FHIR, or a case) leads to one drug
+            if code and seen.setdefault(code, med.name) != med.name:
+                out.add(file, line, None, str(name), f"RxNorm code {shown(code)} is also a code of {shown(seen[code])}")
         medications[med.name] = med
     return medications
 

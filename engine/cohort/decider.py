@@ -1,0 +1,128 @@
+"""One engine's share of a batch: rows in, output rows out, a bad row an error row, never an exception.
+
+An output row holds the case's id and place, `status` (ok or error), the one-line `error` that `clonus
+advise` would give, and either the codes, the dose plan and the KB digest, or (`full`) the whole contract
+JSON of the answer. The Advisor behind it answers through the exact decision cache (decide/cache.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from clonus.engine.cohort.answers import CellAnswers
+from clonus.engine.cohort.formats import RawRow
+from clonus.engine.decide.advisor import Advisor
+from clonus.engine.decide.cache import CachedEngine
+from clonus.engine.errors import ClonusError, EngineError
+from clonus.engine.knowledge.load import load_kb
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What every worker of one batch is built from (plain values: they travel to other processes)."""
+
+    kb_dir: str | None = None
+    profile: str | None = None
+    engine: str | None = None
+    include_draft: bool = False
+    cache: bool = True
+    verify_cache: float = 0.0
+    full: bool = False
+
+
+@dataclass
+class Tally:
+    """What a share of the batch came to: rows, error rows, cache hits and misses, cache mismatches."""
+
+    rows: int = 0
+    errors: int = 0
+    hits: int = 0
+    misses: int = 0
+    verified: int = 0
+    mismatches: list[str] | None = None
+
+    def add(self, other: Tally) -> None:
+        self.rows += other.rows
+        self.errors += other.errors
+        self.hits += other.hits
+        self.misses += other.misses
+        self.verified += other.verified
+        if other.mismatches:
+            self.mismatches = (self.mismatches or []) + other.mismatches
+
+
+class RowDecider:
+    """A KB compiled once into one engine; decides rows one at a time (a worker holds one)."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.kb = load_kb(settings.kb_dir, settings.profile)
+        self.advisor = self._advisor()
+        self.answers = CellAnswers(self.advisor, settings.verify_cache)
+
+    def _advisor(self) -> Advisor:
+        s = self.settings
+        # --full: the Advisor's cache checks its own hits; otherwise CellAnswers checks whole answers
+        return Advisor(self.kb, include_draft=s.include_draft, engine=s.engine, cache=s.cache,
+                       verify_cache=s.verify_cache if s.full else 0.0)
+
+    def decide(self, rows: Iterable[RawRow]) -> tuple[list[dict], Tally]:
+        """The output rows of `rows`, in order, and their tally."""
+        before = self._cache_counts()
+        out = [self.row(raw) for raw in rows]
+        after = self._cache_counts()
+        tally = Tally(rows=len(out), errors=sum(1 for r in out if r["status"] == "error"),
+                      hits=after[0] - before[0], misses=after[1] - before[1], verified=after[2] - before[2])
+        cache = self.advisor.decisions
+        if isinstance(cache, CachedEngine) and len(cache.stats.mismatches) > before[3]:
+            tally.mismatches = cache.stats.mismatches[before[3]:]
+        return out, tally
+
+    def row(self, raw: RawRow) -> dict[str, Any]:
+        """One output row; an unusable case, a refused answer or an engine failure is an error row."""
+        if raw.data is None:
+            return error_row(raw, raw.error or "unreadable row", self.kb.digest, self.settings.full)
+        try:
+            if not self.settings.full:
+                codes, plan = self.answers.answer(raw.data)
+                return {"id": raw.id, "row": raw.index, "status": "ok", "error": None, "codes": list(codes),
+                        "dose_plan": plan, "kb_digest": self.kb.digest}
+            result = self.advisor.advise(raw.data)
+        except EngineError as exc:
+            self._renew()
+            return error_row(raw, str(exc), self.kb.digest, self.settings.full)
+        except ClonusError as exc:
+            return error_row(raw, str(exc), self.kb.digest, self.settings.full)
+        return {"id": raw.id, "row": raw.index, "status": "ok", "error": None, "result": result.to_json()}
+
+    def _renew(self) -> None:
+        """A fresh engine after one failed mid-case (it is not trusted with the next case); the cache's
+        cells and counts carry over, as they do not depend on the engine object."""
+        old = self.advisor.decisions
+        self.advisor.close()
+        self.advisor = self._advisor()
+        new = self.advisor.decisions
+        if isinstance(old, CachedEngine) and isinstance(new, CachedEngine):
+            new.cells, new.stats = old.cells, old.stats
+        templates, plans, memo = self.answers.templates, self.answers.plans, self.answers.memo
+        self.answers = CellAnswers(self.advisor, self.settings.verify_cache)
+        self.answers.templates, self.answers.plans, self.answers.memo = templates, plans, memo
+
+    def _cache_counts(self) -> tuple[int, int, int, int]:
+        cache = self.advisor.decisions
+        if not isinstance(cache, CachedEngine):
+            return 0, 0, 0, 0
+        return cache.stats.hits, cache.stats.misses, cache.stats.verified, len(cache.stats.mismatches)
+
+    def close(self) -> None:
+        self.advisor.close()
+
+
+def error_row(raw: RawRow, message: str, digest: str, full: bool) -> dict[str, Any]:
+    """The row for a case that got no answer: the one line `clonus advise` would print."""
+    if full:
+        return {"id": raw.id, "row": raw.index, "status": "error", "error": message, "result": None}
+    return {"id": raw.id, "row": raw.index, "status": "error", "error": message, "codes": [], "dose_plan": None,
+            "kb_digest": digest}

@@ -1,0 +1,290 @@
+"""Cohort files in and out, one row at a time: JSON Lines, CSV and Parquet, chosen by the file's suffix.
+
+A row of JSON Lines is a case mapping (`patient`, `medication`, `response`) with an optional `id`. CSV and
+Parquet columns are the case fields with dots (`patient.age`, `medication.dose`) and an optional `id`
+column; an empty CSV cell or a Parquet null is a field the case lacks, a CSV words cell is separated by
+commas, a CSV boolean reads true/false. Rows are read and written as a stream (memory stays flat over any
+number of rows); the output is written to a temporary name beside the target and renamed at the end.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from clonus.engine.errors import CaseFileError, UsageError
+from clonus.engine.knowledge.model import Kb
+
+SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet"}
+PARQUET_BATCH = 8_192
+_TRUE, _FALSE = ("true", "yes", "1"), ("false", "no", "0")
+
+
+@dataclass(frozen=True)
+class RawRow:
+    """One input row: its place (1-based), its id, and the case mapping or why it cannot be read."""
+
+    index: int
+    id: Any
+    data: dict | None
+    error: str | None = None
+
+
+def format_of(path: Path | str, role: str) -> str:
+    """jsonl, csv or parquet by the file's suffix; a UsageError naming the choices otherwise."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in SUFFIXES:
+        raise UsageError(f"{role}: {str(path)!r} has no cohort suffix; use one of {', '.join(SUFFIXES)}")
+    if SUFFIXES[suffix] == "parquet" and importlib.util.find_spec("pyarrow") is None:
+        raise UsageError(f"{role}: {str(path)!r}: Parquet needs pyarrow; install clonus[parquet] "
+                         "(pip install 'clonus[parquet]')")
+    return SUFFIXES[suffix]
+
+
+def read_rows(path: Path | str, kb: Kb) -> Iterator[RawRow]:
+    """The rows of a cohort file in order; a row that cannot be read is a RawRow with its error."""
+    path = Path(path)
+    kind = format_of(path, "INPUT")
+    if not path.is_file():
+        raise CaseFileError(str(path), "no such file", "cohort file")
+    if kind == "jsonl":
+        return _jsonl_rows(path)
+    if kind == "csv":
+        return _csv_rows(path, kb)
+    return _parquet_rows(path, kb)
+
+
+def _jsonl_rows(path: Path) -> Iterator[RawRow]:
+    import orjson
+
+    with path.open("rb") as lines:
+        index = 0
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            index += 1
+            try:
+                data = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                yield RawRow(index, None, None, f"{path.name}:{number}: malformed JSON ({exc}); expected one "
+                                               "case object per line")
+                continue
+            if not isinstance(data, dict):
+                yield RawRow(index, None, None, f"{path.name}:{number}: a {type(data).__name__}, not a case "
+                                               "object with patient, medication and response")
+                continue
+            yield RawRow(index, data.pop("id", None), data)
+
+
+def _csv_rows(path: Path, kb: Kb) -> Iterator[RawRow]:
+    fields = kb.case_fields
+    with path.open(newline="", encoding="utf-8") as text:
+        reader = csv.reader(text)
+        header = next(reader, None)
+        if header is None:
+            return
+        for index, cells in enumerate(reader, 1):
+            if len(cells) != len(header):
+                yield RawRow(index, None, None, f"{path.name}: row {index}: {len(cells)} cells where the header "
+                                               f"has {len(header)}")
+                continue
+            flat = {name: _csv_value(fields, name, cell) for name, cell in zip(header, cells, strict=True)
+                    if cell != ""}
+            yield RawRow(index, flat.pop("id", None), nest(flat))
+
+
+def _csv_value(fields: Mapping[str, Any], column: str, cell: str) -> Any:
+    """A CSV cell as the case file would give it: booleans and word lists typed, the rest as text."""
+    fact = fields.get(column)
+    if fact is None:
+        return cell
+    if fact.type == "boolean" and cell.strip().lower() in _TRUE + _FALSE:
+        return cell.strip().lower() in _TRUE
+    if fact.type == "words":
+        return [w.strip() for w in cell.split(",") if w.strip()]
+    return cell
+
+
+def _parquet_rows(path: Path, kb: Kb) -> Iterator[RawRow]:
+    import pyarrow.parquet as pq
+
+    index = 0
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=PARQUET_BATCH):
+        for record in batch.to_pylist():
+            index += 1
+            flat = {name: value for name, value in record.items() if value is not None}
+            yield RawRow(index, flat.pop("id", None), nest(flat))
+
+
+def nest(flat: Mapping[str, Any]) -> dict:
+    """{'patient.age': 45} -> {'patient': {'age': 45}}; a column without a dot stays where it is (intake
+    then names it as an unknown section)."""
+    out: dict[str, Any] = {}
+    for name, value in flat.items():
+        section, dot, field = name.partition(".")
+        if not dot:
+            out[name] = value
+            continue
+        target = out.setdefault(section, {})
+        if isinstance(target, dict):
+            target[field] = value
+    return out
+
+
+def flatten(case: Mapping[str, Any]) -> dict[str, Any]:
+    """The inverse of nest, for writing cohorts as CSV or Parquet columns."""
+    return {f"{section}.{field}": value for section, fields in case.items() if isinstance(fields, Mapping)
+            for field, value in fields.items()}
+
+
+class RowWriter:
+    """Output rows written in order to a temporary file, renamed onto the target by commit()."""
+
+    def __init__(self, path: Path | str, full: bool = False):
+        self.path = Path(path)
+        self.kind = format_of(self.path, "--output")
+        self.full = full
+        self.temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.partial")
+        self._file: Any = None
+        self._csv: Any = None
+        self._parquet: Any = None
+        self._pending: list[dict] = []
+
+    def __enter__(self) -> RowWriter:
+        if self.kind == "jsonl":
+            self._file = self.temporary.open("wb")
+        elif self.kind == "csv":
+            self._file = self.temporary.open("w", newline="", encoding="utf-8")
+            self._csv = csv.writer(self._file, lineterminator="\n")
+            self._csv.writerow(self._columns())
+        return self
+
+    def _columns(self) -> list[str]:
+        return ["id", "row", "status", "error"] + (["result"] if self.full else ["codes", "dose_plan", "kb_digest"])
+
+    def write(self, rows: list[dict]) -> None:
+        import orjson
+
+        if self.kind == "jsonl":
+            self._file.write(b"".join(orjson.dumps(r) + b"\n" for r in rows))
+        elif self.kind == "csv":
+            self._csv.writerows([_flat_cell(r.get(c)) for c in self._columns()] for r in rows)
+        else:
+            self._pending.extend(rows)
+            if len(self._pending) >= PARQUET_BATCH:
+                self._flush_parquet()
+
+    def _flush_parquet(self) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if not self._pending:
+            return
+        columns = {c: [_parquet_cell(c, r.get(c)) for r in self._pending] for c in self._columns()}
+        table = pa.table({c: pa.array(v, type=_parquet_type(c)) for c, v in columns.items()})
+        if self._parquet is None:
+            self._parquet = pq.ParquetWriter(self.temporary, table.schema)
+        self._parquet.write_table(table)
+        self._pending = []
+
+    def commit(self) -> None:
+        """Finish the file and rename it onto the target (an empty Parquet file keeps its schema)."""
+        if self.kind == "parquet":
+            self._flush_parquet()
+            if self._parquet is None:
+                import pyarrow as pa
+                import pyarrow.parquet as pq
+
+                schema = pa.schema([(c, _parquet_type(c)) for c in self._columns()])
+                pq.write_table(schema.empty_table(), self.temporary)
+            else:
+                self._parquet.close()
+                self._parquet = None
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        os.replace(self.temporary, self.path)
+
+    def __exit__(self, *exc: object) -> None:
+        """Without commit(), nothing is left behind: the temporary file is removed."""
+        if self._parquet is not None:
+            self._parquet.close()
+        if self._file is not None:
+            self._file.close()
+        self.temporary.unlink(missing_ok=True)
+
+
+def _flat_cell(value: Any) -> Any:
+    import orjson
+
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return " ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return orjson.dumps(value).decode()
+    return value
+
+
+def _parquet_cell(column: str, value: Any) -> Any:
+    import orjson
+
+    if column in ("dose_plan", "result"):
+        return None if value is None else orjson.dumps(value).decode()
+    if column == "id":
+        return None if value is None else str(value)
+    return value
+
+
+def _parquet_type(column: str) -> Any:
+    import pyarrow as pa
+
+    if column == "row":
+        return pa.int64()
+    if column == "codes":
+        return pa.list_(pa.string())
+    return pa.string()
+
+
+def write_cohort(path: Path | str, cases: Iterator[tuple[Any, Mapping[str, Any]]]) -> int:
+    """Write (id, case) pairs as a cohort file of the suffix's format (generators and tests); the count."""
+    import orjson
+
+    path = Path(path)
+    kind = format_of(path, "cohort")
+    count = 0
+    if kind == "jsonl":
+        with path.open("wb") as out:
+            for case_id, case in cases:
+                out.write(orjson.dumps({"id": case_id, **case}) + b"\n")
+                count += 1
+        return count
+    rows = [{"id": case_id, **flatten(case)} for case_id, case in cases]
+    columns = list(dict.fromkeys(c for r in rows for c in r))
+    if kind == "csv":
+        with path.open("w", newline="", encoding="utf-8") as out:
+            writer = csv.writer(out, lineterminator="\n")
+            writer.writerow(columns)
+            for r in rows:
+                writer.writerow([_csv_cell(r.get(c)) for c in columns])
+        return len(rows)
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.Table.from_pylist([{c: r.get(c) for c in columns} for r in rows]), path)
+    return len(rows)
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ", ".join(value)
+    return str(value)
