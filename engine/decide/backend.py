@@ -65,6 +65,17 @@ class Backend(Protocol):
     def compile(self, plan: EvaluationPlan) -> Engine: ...
 
 
+def distribution_version(distribution: str) -> str:
+    """The installed version of a backend's Python distribution, or 'not installed' (what `clonus kb` and
+    every answer name)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return "not installed"
+
+
 def load_backend(name: str) -> Backend:
     """The backend called `name` (UsageError naming the choices when there is none)."""
     if name not in ENGINES:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from functools import cache
 
+from clonus.engine.decide.backend import distribution_version
 from clonus.engine.decide.evaluation import EvaluationPlan
 from clonus.engine.decide.limits import Limits
 
@@ -45,12 +46,7 @@ class DurableBackend:
 
     @cache  # noqa: B019 - one backend object for the process; the version never changes under it
     def version(self) -> str:
-        from importlib.metadata import PackageNotFoundError, version
-
-        try:
-            return version("durable_rules")
-        except PackageNotFoundError:
-            return "not installed"
+        return distribution_version("durable_rules")
 
     @cache  # noqa: B019 - importing durable once tells for the whole process
     def available(self) -> str | None:
