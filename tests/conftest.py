@@ -3,6 +3,7 @@ rule engine installed here (durable_rules where it imports, CLIPS everywhere).""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -74,3 +75,11 @@ def kb_copy_factory():
         return target
 
     return make
+
+
+def engine_blind(text: str) -> str:
+    """An answer's text with the engine that produced it left out, and white space runs (also JSON's \\n)
+    as one space: the engines answer alike (clonus check-engines), but each names itself in the footer,
+    and a shorter name may wrap the last line elsewhere."""
+    text = re.sub(r"engine(\s|\\n)+(durable|clips)(\s|\\n)+[\w.]+", "engine E", text)
+    return re.sub(r"(\s|\\n)+", " ", text)

@@ -17,19 +17,12 @@ from clonus.engine.graph.export.dot import svg_ids
 from clonus.engine.graph.export.formats import export
 from clonus.engine.intake.case import read_case_text
 
-from conftest import EXAMPLES, REPO
+from conftest import EXAMPLES, REPO, engine_blind
 
 DOCS = REPO / "docs" / "graphs"
 runner = CliRunner()
 # The command the page is made with (tools/regenerate.py runs the same).
 EXPLORER_ARGS = ("--view", "flow", "--cases", str(EXAMPLES))
-
-
-def engine_blind(text: str) -> str:
-    """The text with the engine that answered left out: docs/ is made on durable_rules, and on Python
-    3.13+ the suite runs on CLIPS, which answers the same (clonus check-engines) but names itself."""
-    text = re.sub(r"engine(\s|\\n)+(durable|clips)(\s|\\n)+[\w.]+", "engine E", text)
-    return re.sub(r"(\s|\\n)+", " ", text)  # a shorter engine name may wrap the last line elsewhere
 
 
 def page_data(page: str) -> dict:
