@@ -43,6 +43,8 @@ def test_every_class_has_its_inputs_named_once():
 @pytest.mark.parametrize("kind, index, entry", INPUTS, ids=[f"{k}/{e['name']}" for k, _, e in INPUTS])
 def test_adversarial_input_gets_its_clear_answer(kind, index, entry):
     result = results()[kind][index]
+    if run.skipped(result):
+        pytest.skip(run.skipped(result))
     assert run.problems(entry, result) == [], result["stderr"][:500]
 
 

@@ -153,6 +153,8 @@ def prepare(entry: dict, folder: Path) -> Prepared:
     else:
         default = ["advise", "{case}"]
     argv = [arg_of(a, places) for a in entry.get("args", default)]
+    if "engine" in entry:  # a shape one engine cannot run: held to that engine's answer
+        argv += ["--engine", entry["engine"]]
     stdin = text_of(entry["stdin"]) if "stdin" in entry else b""
     return Prepared(argv, stdin, entry.get("stdout"))
 
@@ -197,6 +199,7 @@ def worker(kind: str, start: int) -> None:
     """Run inputs start.. of a class, one JSON line each on standard output as it ends."""
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
     report = os.fdopen(os.dup(1), "w", buffering=1)
+    from clonus.engine.decide.backend import usable_engines
     from clonus.engine.knowledge.load import load_kb
 
     load_kb(None)  # warm: imports and the shipped KB, so that each input's time is its own
@@ -204,7 +207,9 @@ def worker(kind: str, start: int) -> None:
         began = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="clonus-adversarial-") as tmp:
             try:
-                if "python" in entry:  # the runner's own tests: an input that hangs, dies or fills memory
+                if entry.get("engine") not in (None, *usable_engines()):
+                    code, out, err = -2, "", f"{entry['engine']} cannot run on this Python"
+                elif "python" in entry:  # the runner's own tests: an input that hangs, dies or fills memory
                     exec(entry["python"])  # noqa: S102 - test data written by the suite itself
                     code, out, err = 0, "", ""
                 else:
@@ -265,6 +270,8 @@ def problems(entry: dict, result: dict) -> list[str]:
         return [f"no answer within {result['limit']:g} s"]
     if result["exit"] is None:
         return [f"the worker died (exit {result.get('died')})"]
+    if skipped(result):
+        return []
     found = []
     expected = entry["exit"]
     err, out = result["stderr"], result["stdout"]
@@ -275,8 +282,10 @@ def problems(entry: dict, result: dict) -> list[str]:
         found.append(f"exit {result['exit']}, expected {expected}")
     if "Traceback" in err or "internal error" in err:
         found.append("a traceback or an internal error")
-    if entry.get("message") and entry["message"] not in err:
-        found.append(f"stderr lacks {entry['message']!r}")
+    wanted = entry.get("message") or []
+    for fragment in [wanted] if isinstance(wanted, str) else wanted:
+        if fragment not in err:
+            found.append(f"stderr lacks {fragment!r}")
     if entry.get("output") and entry["output"] not in out:
         found.append(f"stdout lacks {entry['output']!r}")
     if expected == 2:
@@ -297,6 +306,11 @@ def problems(entry: dict, result: dict) -> list[str]:
     return found
 
 
+def skipped(result: dict) -> str | None:
+    """Why an input was not run (its engine cannot run on this Python), or None."""
+    return result["stderr"] if result["exit"] == -2 else None
+
+
 def _located(line: str) -> bool:
     head = line.split(": ", 1)[0]
     path, _, number = head.rpartition(":")
@@ -313,9 +327,11 @@ def main() -> None:
         inputs = entries(kind)
         results = run_class(kind)
         bad = [(e, r, p) for e, r in zip(inputs, results, strict=True) if (p := problems(e, r))]
+        skips = sum(1 for r in results if skipped(r))
         timed = [r["seconds"] for r in results if r["seconds"] is not None]
         slowest = max(range(len(results)), key=lambda i: results[i]["seconds"] or 1e9)
-        print(f"{kind}: {len(inputs)} inputs, {len(inputs) - len(bad)} as expected, {len(bad)} not; "
+        print(f"{kind}: {len(inputs)} inputs, {len(inputs) - len(bad) - skips} as expected, {len(bad)} not, "
+              f"{skips} skipped (engine not here); "
               f"slowest {max(timed):.2f} s ({inputs[slowest]['name']}), median {sorted(timed)[len(timed) // 2]:.3f} s; "
               f"{time.perf_counter() - started:.0f} s in all")
         for entry, result, found in bad:
