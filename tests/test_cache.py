@@ -114,6 +114,39 @@ def test_a_batch_evaluates_each_cell_once(tmp_path):
     assert twice.tally.hits == once.tally.hits + len(rows)
 
 
+def test_cells_one_worker_evaluated_answer_anothers_cases_without_the_engine(tmp_path):
+    """Batch workers share the cells they evaluate (cohort/pool.py): a cell taught is a hit, the same
+    answer, and checked by --verify-cache like any other hit."""
+    import pickle
+
+    from clonus.engine.cohort.decider import RowDecider
+    from clonus.engine.cohort.formats import RawRow
+
+    rows = [RawRow(i, case_id, case) for i, (case_id, case) in enumerate(mixed(200), 1)]
+    first = RowDecider(Settings())
+    answered, tally = first.decide(rows)
+    cells = first.learned()
+    assert len(cells) == tally.misses > 20 and first.learned() == []  # each cell handed over once
+    second = RowDecider(Settings(verify_cache=1.0))
+    second.teach(pickle.loads(pickle.dumps(cells)))  # as the pool sends them, through a pipe
+    again, taught = second.decide(rows)
+    assert again == answered
+    assert (taught.misses, taught.hits, taught.verified, taught.mismatches) == (0, tally.hits + tally.misses,
+                                                                                 tally.hits + tally.misses, None)
+    assert second.learned() == []  # what it was taught is not handed back
+    first.close(), second.close()
+
+
+def test_a_pooled_batch_with_every_hit_verified_finds_no_mismatch(tmp_path):
+    write_cohort(tmp_path / "c.jsonl", generator.cases("clinic", 600, 7))
+    alone = run_batch(tmp_path / "c.jsonl", tmp_path / "alone.jsonl", Settings(), workers=0)
+    pooled = run_batch(tmp_path / "c.jsonl", tmp_path / "pooled.jsonl", Settings(verify_cache=1.0), workers=2,
+                       chunk=25)
+    assert (tmp_path / "pooled.jsonl").read_bytes() == (tmp_path / "alone.jsonl").read_bytes()
+    assert pooled.tally.mismatches is None and pooled.tally.verified == pooled.tally.hits > 100
+    assert alone.tally.misses <= pooled.tally.misses < 2 * alone.tally.misses  # shared, bar the races
+
+
 def test_past_its_bounds_the_cache_stops_learning_and_answers_stay_the_same(tmp_path, monkeypatch):
     import clonus.engine.cohort.answers as answers
     import clonus.engine.decide.cache as cache

@@ -56,18 +56,25 @@ class CellAnswers:
         key = self.cache.keys.key(case.facts, case.absent)
         template = self.templates.get(key)
         if template is None:
+            taught = key in self.cache.cells  # evaluated by another worker: a hit, checked like one
             result = self.advisor.advise_case(case)
             self._learn(key, case, result)
-            return _brief(result)
-        self.cache.stats.hits += 1
-        brief = self._from_template(key, template, case)
-        if self.verify > 0 and self._due():  # the engine itself, then the Advisor's full assembly
-            full = _brief(self.advisor._decide(case, self.advisor.engine.evaluate(case.facts, case.absent)))
-            self.cache.stats.verified += 1
-            if full != brief:
-                self.cache.stats.mismatches.append(
-                    f"cache mismatch: the engine answers {full}, the cache {brief} for facts {dict(case.facts)}")
-                return full
+            brief = _brief(result)
+        else:
+            self.cache.stats.hits += 1
+            taught, brief = True, self._from_template(key, template, case)
+        if taught and self.verify > 0 and self._due():
+            return self._verified(case, brief)
+        return brief
+
+    def _verified(self, case: Case, brief: tuple[tuple[str, ...], dict | None]) -> tuple[tuple[str, ...], dict | None]:
+        """The engine itself, then the Advisor's full assembly; a difference is recorded, the engine's used."""
+        full = _brief(self.advisor._decide(case, self.advisor.engine.evaluate(case.facts, case.absent)))
+        self.cache.stats.verified += 1
+        if full != brief:
+            self.cache.stats.mismatches.append(
+                f"cache mismatch: the engine answers {full}, the cache {brief} for facts {dict(case.facts)}")
+            return full
         return brief
 
     def _learn(self, key: Key, case: Case, result: Result) -> None:

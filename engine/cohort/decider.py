@@ -7,6 +7,7 @@ JSON of the answer. The Advisor behind it answers through the exact decision cac
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -61,6 +62,7 @@ class RowDecider:
         self.kb = load_kb(settings.kb_dir, settings.profile)
         self.advisor = self._advisor()
         self.answers = CellAnswers(self.advisor, settings.verify_cache)
+        self._shared = 0  # the cache's cells up to here were shared already (or taught by other workers)
 
     def _advisor(self) -> Advisor:
         s = self.settings
@@ -96,6 +98,24 @@ class RowDecider:
         except ClonusError as exc:
             return error_row(raw, str(exc), self.kb.digest, self.settings.full)
         return {"id": raw.id, "row": raw.index, "status": "ok", "error": None, "result": result.to_json()}
+
+    def learned(self) -> list[tuple]:
+        """The cells this engine evaluated since the last call, as (key, firings) pairs for the other
+        workers (each is what the cache stores: no patient's values, only the rules that fired)."""
+        cache = self.advisor.decisions
+        if not isinstance(cache, CachedEngine) or len(cache.cells) == self._shared:
+            return []
+        new = list(itertools.islice(cache.cells.items(), self._shared, None))
+        self._shared = len(cache.cells)
+        return new
+
+    def teach(self, cells: Iterable[tuple]) -> None:
+        """Cells other workers evaluated: a case of one is a cache hit here, not a second evaluation."""
+        cache = self.advisor.decisions
+        if isinstance(cache, CachedEngine):
+            for key, cell in cells:
+                cache.learn(key, cell)
+            self._shared = len(cache.cells)
 
     def _renew(self) -> None:
         """A fresh engine after one failed mid-case (it is not trusted with the next case); the cache's

@@ -6,6 +6,11 @@ a signal) is replaced, and its chunk is given again, once, row by row: each row'
 soon as it is done, so a second crash pins the row it happened on, which becomes an error row while the
 rows after it are retried. No row is lost or written twice. At most a few chunks per worker are held at
 once, so memory stays flat however long the input.
+
+The cells a worker evaluated (which rules fired for one cell of the KB's thresholds, never a patient's
+values: decide/cache.py) come back with its rows and go to every other worker with its next job, so a
+cell is evaluated by the engine once across the workers, not once in each; only two workers meeting a
+new cell in the same moment both evaluate it.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import Any
 
 from clonus.engine.cohort.decider import Settings, Tally, error_row
 from clonus.engine.cohort.formats import RawRow
+from clonus.engine.decide.cache import MAX_CELLS
 from clonus.engine.errors import EngineError
 
 DECIDER = "clonus.engine.cohort.decider:RowDecider"
@@ -45,7 +51,9 @@ def worker_main(conn: Connection, spec: str, settings: Settings) -> None:
         if message[0] == "stop":
             decider.close()
             return
-        _, job, rows, careful = message
+        _, job, rows, careful, cells = message
+        if cells:
+            decider.teach(cells)
         if careful:
             for raw in rows:
                 out, tally = decider.decide([raw])
@@ -53,7 +61,7 @@ def worker_main(conn: Connection, spec: str, settings: Settings) -> None:
             conn.send(("done", job))
         else:
             out, tally = decider.decide(rows)
-            conn.send(("rows", job, out, tally))
+            conn.send(("rows", job, out, tally, decider.learned()))
 
 
 @dataclass
@@ -77,6 +85,7 @@ class _Worker:
     conn: Connection
     ready: bool = False
     job: _Job | None = None
+    taught: int = 0  # the shared cells this worker has (learned or been sent)
 
 
 @dataclass
@@ -100,6 +109,7 @@ class WorkerPool:
         self._ids = itertools.count()
         self._start_failures = 0
         self.run_info = PoolRun()
+        self._cells: list[tuple] = []  # cells the workers evaluated, in the order they came back
 
     def _start(self) -> _Worker:
         parent, child = self._context.Pipe()
@@ -133,7 +143,8 @@ class WorkerPool:
                 for worker in self._workers:
                     if worker.ready and worker.job is None and jobs:
                         worker.job = jobs.popleft()
-                        worker.conn.send(("job", worker.job.id, worker.job.rows, worker.job.careful))
+                        cells, worker.taught = self._cells[worker.taught:], len(self._cells)
+                        worker.conn.send(("job", worker.job.id, worker.job.rows, worker.job.careful, cells))
                 while next_emit in chunks and chunks[next_emit].missing == 0:
                     done = chunks.pop(next_emit)
                     emit([r for r in done.out if r is not None])
@@ -174,12 +185,23 @@ class WorkerPool:
         assert job is not None and job.id == message[1]
         if kind == "rows":
             self._place(chunks[job.chunk], message[2], message[3])
+            self._share(worker, message[4])
             worker.job = None
         elif kind == "row":
             self._place(chunks[job.chunk], [message[2]], message[3])
             job.rows = job.rows[1:]
         else:  # done: its chunk may be written already (its last row completed it)
             worker.job = None
+
+    def _share(self, worker: _Worker, cells: list[tuple]) -> None:
+        """Keep the cells a worker evaluated, for the others' next jobs (the cells it was sent before
+        are in its cache already, so its own come after them in the list it is up to)."""
+        if not cells or len(self._cells) >= MAX_CELLS:
+            return
+        caught_up = worker.taught == len(self._cells)
+        self._cells.extend(cells)
+        if caught_up:
+            worker.taught = len(self._cells)
 
     def _place(self, chunk: _Chunk, out: list[dict], tally: Tally) -> None:
         start = {raw.index: i for i, raw in enumerate(chunk.rows)}
