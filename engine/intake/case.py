@@ -119,17 +119,16 @@ def parse_case(kb: Kb, data: Mapping[str, Any], memo: dict | None = None) -> Cas
             fact = fields[path]
             values[fact.name] = _normalise(kb, fact, path, raw) if memo is None else _remembered(
                 memo, kb, fact, path, raw)
-    for fact in kb.facts.values():
-        if fact.origin != "input":
-            continue
+    for fact in kb.completed_inputs:
         if fact.name not in values and fact.default is not None:
             values[fact.name] = fact.default
         if fact.product_of and all(p in values for p in fact.product_of):
             values[fact.name] = _product(kb, fact, values, data)
         if fact.classes_of and fact.classes_of in values:
             values[fact.name] = _classes(kb, values[fact.classes_of])
-    absent = frozenset(f.name for f in kb.input_facts() if f.name not in values)
-    ordered = {name: values[name] for name in kb.facts if name in values}
+    names = kb.input_names  # every value is an input fact's (case fields feed input facts only)
+    absent = frozenset(name for name in names if name not in values)
+    ordered = {name: values[name] for name in names if name in values}
     return Case(MappingProxyType(ordered), absent)
 
 

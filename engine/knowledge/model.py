@@ -359,3 +359,15 @@ class Kb:
 
     def input_facts(self) -> list[FactDef]:
         return [f for f in self.facts.values() if f.origin == "input"]
+
+    @cached_property
+    def input_names(self) -> tuple[str, ...]:
+        """The input facts' names, in the facts dictionary's order (a case's facts are kept in it)."""
+        return tuple(f.name for f in self.facts.values() if f.origin == "input")
+
+    @cached_property
+    def completed_inputs(self) -> tuple[FactDef, ...]:
+        """The input facts intake fills in when a case lacks them or computes from others (a default, a
+        product, the classes of a medication list), in the facts dictionary's order."""
+        return tuple(f for f in self.facts.values()
+                     if f.origin == "input" and (f.default is not None or f.product_of or f.classes_of))
