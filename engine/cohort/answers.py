@@ -12,16 +12,17 @@ any difference.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from clonus.engine.decide.advisor import Advisor
 from clonus.engine.decide.backend import Evaluation
 from clonus.engine.decide.cache import CachedEngine, Key
-from clonus.engine.decide.invariants import check_invariants
+from clonus.engine.decide.invariants import check_answer
 from clonus.engine.decide.result import Result
 from clonus.engine.intake.case import Case, parse_case
 
+Brief = tuple[tuple[str, ...], dict | None]  # a row's codes and dose plan JSON
 MAX_PLANS = 65_536      # dose plans remembered by (cell, daily dose, doses a day)
 MAX_TEMPLATES = 5_000   # cells whose whole answer is kept (a Result is some kilobytes): past it, a case of a
                         # new cell is answered by the Advisor through the cache, exact and slower
@@ -32,6 +33,7 @@ class _Template:
     result: Result
     evaluation: Evaluation
     codes: tuple[str, ...]
+    code_set: frozenset[str]
     plan_facts: tuple[str, str] | None  # the facts the dose plan reads, when the cell plans a dose
 
 
@@ -48,7 +50,7 @@ class CellAnswers:
         self.verify = verify
         self._debt = 0.0
 
-    def answer(self, data: Mapping[str, Any]) -> tuple[tuple[str, ...], dict | None]:
+    def answer(self, data: Mapping[str, Any]) -> Brief:
         """(codes, dose plan JSON) for one case mapping; CaseError, SafetyError as advise() raises them."""
         case = parse_case(self.kb, data, self.memo)
         if self.cache is None:
@@ -67,8 +69,9 @@ class CellAnswers:
             return self._verified(case, brief)
         return brief
 
-    def _verified(self, case: Case, brief: tuple[tuple[str, ...], dict | None]) -> tuple[tuple[str, ...], dict | None]:
+    def _verified(self, case: Case, brief: Brief) -> Brief:
         """The engine itself, then the Advisor's full assembly; a difference is recorded, the engine's used."""
+        assert self.cache is not None  # only hits are verified
         full = _brief(self.advisor._decide(case, self.advisor.engine.evaluate(case.facts, case.absent)))
         self.cache.stats.verified += 1
         if full != brief:
@@ -85,7 +88,8 @@ class CellAnswers:
         planners = [spec for f in evaluation.firings if (spec := self.kb.rule(f.rule).dose_plan)]
         plan_facts = (str(planners[0]["daily_dose_fact"]), str(planners[0]["doses_per_day_fact"])) if planners \
             else None
-        self.templates[key] = _Template(result, evaluation, result.codes(), plan_facts)
+        codes = result.codes()
+        self.templates[key] = _Template(result, evaluation, codes, frozenset(codes), plan_facts)
 
     def _from_template(self, key: Key, template: _Template, case: Case) -> tuple[tuple[str, ...], dict | None]:
         plan, plan_json = None, None
@@ -99,7 +103,7 @@ class CellAnswers:
                 if len(self.plans) < MAX_PLANS:
                     self.plans[memo_key] = remembered
             plan, plan_json = remembered
-        check_invariants(self.kb, replace(template.result, dose_plan=plan, facts=case.facts))
+        check_answer(self.kb, template.result, plan, case.facts, template.code_set)
         return template.codes, plan_json
 
     def _due(self) -> bool:
