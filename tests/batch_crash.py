@@ -1,10 +1,12 @@
-"""A batch decider that really crashes its worker process (SIGKILL) on the case with id `poison`: how
-tests/test_batch.py pins what a batch does with a case that kills its engine."""
+"""Batch deciders for tests/test_batch.py: one that really crashes its worker process (SIGKILL) on the
+case with id `poison` (what a batch does with a case that kills its engine), one that is slow on the case
+with id `slow` (the other worker finishes every other chunk meanwhile)."""
 
 from __future__ import annotations
 
 import os
 import signal
+import time
 
 from clonus.engine.cohort.decider import RowDecider
 
@@ -14,4 +16,12 @@ class CrashingDecider(RowDecider):
         rows = list(rows)
         if any(raw.id == "poison" for raw in rows):
             os.kill(os.getpid(), signal.SIGKILL)
+        return super().decide(rows)
+
+
+class SlowDecider(RowDecider):
+    def decide(self, rows):
+        rows = list(rows)
+        if any(raw.id == "slow" for raw in rows):
+            time.sleep(2)
         return super().decide(rows)

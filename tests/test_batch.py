@@ -218,3 +218,25 @@ def test_a_case_that_kills_its_worker_twice_is_an_error_row(tmp_path):
     assert alone.tally.rows == len(out)
     assert [r for i, r in enumerate(out) if i != 25] == \
         [r for i, r in enumerate(read_output(tmp_path / "alone.jsonl")) if i != 25]
+
+
+def test_a_batch_whose_waiting_chunks_all_finish_at_once_goes_on(tmp_path):
+    """Regression: with the first chunk slow and the other worker done with every chunk the parent holds
+    (3 per worker), the slow one's answer completed them all at once; the parent emitted them, read
+    nothing, and waited for a worker with no job, for ever (a million-row batch hung at random)."""
+    cohort = tmp_path / "c.jsonl"
+    rows = [("slow", ROWS[0][1])] + ROWS[1:30]
+    write_cohort(cohort, iter(rows))
+    script = (f"from clonus.engine.cohort.batch import run_batch\n"
+              f"from clonus.engine.cohort.decider import Settings\n"
+              f"if __name__ == '__main__':\n"
+              f"    s = run_batch({str(cohort)!r}, {str(tmp_path / 'o.jsonl')!r}, Settings(), workers=2, chunk=1,\n"
+              f"                  decider='batch_crash:SlowDecider')\n"
+              f"    print(s.tally.rows)\n")
+    (tmp_path / "run.py").write_text(script)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
+    done = subprocess.run([sys.executable, str(tmp_path / "run.py")], capture_output=True, text=True, timeout=60,
+                          env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["30"]
+    assert [r["id"] for r in read_output(tmp_path / "o.jsonl")] == [r[0] for r in rows]

@@ -132,6 +132,15 @@ class WorkerPool:
             self._start()
         try:
             while True:
+                # emit first: finished chunks free their places before more are read, so that whenever
+                # this loop waits below, some worker has a job or is starting (waiting with every chunk
+                # done and none read yet hung a batch for ever once all six finished in one wait)
+                while next_emit in chunks and chunks[next_emit].missing == 0:
+                    done = chunks.pop(next_emit)
+                    emit([r for r in done.out if r is not None])
+                    next_emit += 1
+                if exhausted and not chunks:
+                    return self.run_info
                 while not exhausted and len(chunks) < 3 * self.count and len(jobs) < self.count:
                     batch = next(source, None)
                     if batch is None:
@@ -145,10 +154,6 @@ class WorkerPool:
                         worker.job = jobs.popleft()
                         cells, worker.taught = self._cells[worker.taught:], len(self._cells)
                         worker.conn.send(("job", worker.job.id, worker.job.rows, worker.job.careful, cells))
-                while next_emit in chunks and chunks[next_emit].missing == 0:
-                    done = chunks.pop(next_emit)
-                    emit([r for r in done.out if r is not None])
-                    next_emit += 1
                 if exhausted and not chunks:
                     return self.run_info
                 self._wait(chunks, jobs)
