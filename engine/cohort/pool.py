@@ -122,6 +122,11 @@ class WorkerPool:
             self._start()
         try:
             while True:
+                # emit first: the chunks it frees make room for the next ones before anything waits
+                while next_emit in chunks and chunks[next_emit].missing == 0:
+                    done = chunks.pop(next_emit)
+                    emit([r for r in done.out if r is not None])
+                    next_emit += 1
                 while not exhausted and len(chunks) < 3 * self.count and len(jobs) < self.count:
                     batch = next(source, None)
                     if batch is None:
@@ -134,10 +139,6 @@ class WorkerPool:
                     if worker.ready and worker.job is None and jobs:
                         worker.job = jobs.popleft()
                         worker.conn.send(("job", worker.job.id, worker.job.rows, worker.job.careful))
-                while next_emit in chunks and chunks[next_emit].missing == 0:
-                    done = chunks.pop(next_emit)
-                    emit([r for r in done.out if r is not None])
-                    next_emit += 1
                 if exhausted and not chunks:
                     return self.run_info
                 self._wait(chunks, jobs)
