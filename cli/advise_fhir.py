@@ -13,8 +13,6 @@ if TYPE_CHECKING:
     from clonus.engine.decide.result import Result
     from clonus.engine.knowledge.model import Kb
 
-FLAG, CASE_FILE = "flag", "case file"
-
 
 def as_of_date(text: str | None) -> date:
     """--as-of YYYY-MM-DD, today when absent; a CaseError names the option otherwise."""
@@ -36,35 +34,16 @@ def as_of_date(text: str | None) -> date:
 def advise_fhir(kb: Kb, fixed: dict[str, Any], flags: dict[str, Any]) -> Result:
     from clonus.engine.decide.advisor import Advisor
     from clonus.engine.intake.case import read_json_text
-    from clonus.engine.intake.fhir.mapping import parse, read_bundle
-    from clonus.engine.intake.provenance import fact_provenance
+    from clonus.engine.intake.fhir.mapping import read_bundle
+    from clonus.engine.intake.fhir.merge import CASE_FILE, FLAG, Merge
 
     as_of = as_of_date(fixed["as_of"])
     text, name = read_case(fixed["fhir"])
-    fhir_case = read_bundle(kb, read_json_text(text, name), as_of)
-    data = {section: dict(fields) for section, fields in fhir_case.data.items()}
-    sources = dict(fhir_case.sources)
-    given: list[str] = []
+    merge = Merge(read_bundle(kb, read_json_text(text, name), as_of))
     if fixed["case_file"] is not None:
-        given += _merge(data, read_case_data(fixed["case_file"]))
-        sources.update(dict.fromkeys(given, CASE_FILE))
-    set_by_flags = apply_flags(data, flags, kb.case_fields)
-    sources.update(dict.fromkeys(set_by_flags, FLAG))
-    case = parse(kb, data, fhir_case, set(given) | set(set_by_flags))
+        merge.overlay(read_case_data(fixed["case_file"]), CASE_FILE)
+    merge.mark(apply_flags(merge.data, flags, kb.case_fields), FLAG)
+    merged = merge.parse(kb)
     with Advisor(kb, include_draft=fixed["include_draft"], engine=fixed["engine"]) as advisor:
-        result = advisor.advise_case(case)
-    return result.with_intake(fact_provenance(kb, case, sources), as_of.isoformat(), fhir_case.notes)
-
-
-def _merge(data: dict[str, Any], extra: dict[str, Any]) -> list[str]:
-    """A case file's fields over the bundle's; the fields it set (a malformed section is left to intake)."""
-    done = []
-    for section, fields in extra.items():
-        if not isinstance(fields, dict):
-            data[section] = fields
-            continue
-        target = data.setdefault(section, {})
-        for leaf, value in fields.items():
-            target[leaf] = value
-            done.append(f"{section}.{leaf}")
-    return done
+        result = advisor.advise_case(merged.case)
+    return result.with_intake(*merged.intake())

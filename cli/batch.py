@@ -23,7 +23,8 @@ LOG_EVERY_S = 5.0
 def batch(
     source: Annotated[Path, typer.Argument(metavar="INPUT", show_default=False,
                                            help="Cohort file: .jsonl, .csv or .parquet (columns patient.age, "
-                                                "medication.dose, ... and an optional id).")],
+                                                "medication.dose, ... and an optional id). A JSON Lines row may "
+                                                "be a FHIR R4 Bundle, or case fields with one under \"fhir\".")],
     output: Annotated[Path, typer.Option("--output", "-o", metavar="OUTPUT", show_default=False,
                                          help="Where the answers go: .jsonl, .csv or .parquet.")],
     kb: KbDir = None,
@@ -44,6 +45,10 @@ def batch(
     dask_local: Annotated[int | None, typer.Option(
         "--dask-local", metavar="N", show_default=False,
         help="Run on a local Dask cluster of N workers (needs clonus[dask]).")] = None,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", metavar="YYYY-MM-DD", show_default=False,
+        help="The date every FHIR row is read as of (ages, the latest eGFR), as advise --as-of; default today. "
+        "Their answers record it.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary line.")] = False,
 ) -> None:
     """Advise on every patient of a cohort file: one output row per input row, in input order, with the
@@ -55,14 +60,17 @@ def batch(
     from clonus.engine.cohort.decider import Settings
     from clonus.engine.errors import UsageError
 
+    from .advise_fhir import as_of_date
+
     if not 0.0 <= verify_cache <= 1.0:
         raise UsageError(f"--verify-cache: {verify_cache:g} is not a share of the cache hits; expected 0 to 1")
     if workers is not None and workers < 1:
         raise UsageError(f"--workers: {workers} is not a number of processes; expected 1 or more")
     if scheduler and dask_local:
         raise UsageError("--scheduler and --dask-local: give one of them, not both")
+    day = as_of_date(as_of).isoformat()  # one date for every row and worker, even across midnight
     settings = Settings(kb_dir=str(kb) if kb else None, profile=profile, engine=engine, include_draft=include_draft,
-                        cache=not no_cache, verify_cache=verify_cache, full=full)
+                        cache=not no_cache, verify_cache=verify_cache, full=full, as_of=day)
     progress = None if quiet else _Progress()
     try:
         if scheduler or dask_local:
@@ -81,14 +89,18 @@ def batch(
     for line in mismatches:
         print(f"clonus batch: {line}", file=sys.stderr)
     if not quiet:
-        print(_summary_line(summary), file=sys.stderr)
+        print(_summary_line(summary, day, as_of is not None), file=sys.stderr)
     if summary.tally.errors or mismatches:
         raise typer.Exit(1)
 
 
-def _summary_line(summary) -> str:
+def _summary_line(summary, as_of: str, as_of_given: bool) -> str:
     t = summary.tally
     parts = [f"{t.rows:,} cases", f"{t.errors:,} errors"]
+    if t.fhir:
+        parts.append(f"{t.fhir:,} FHIR rows read as of {as_of}")
+    elif as_of_given:
+        parts.append(f"--as-of {as_of} unused: no row is FHIR")
     if summary.cache:
         share = 100 * t.hits / (t.hits + t.misses) if t.hits + t.misses else 0.0
         parts.append(f"{t.hits:,} cache hits ({share:.1f} %, {t.misses:,} cells evaluated)")

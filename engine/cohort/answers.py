@@ -52,7 +52,10 @@ class CellAnswers:
 
     def answer(self, data: Mapping[str, Any]) -> Brief:
         """(codes, dose plan JSON) for one case mapping; CaseError, SafetyError as advise() raises them."""
-        case = parse_case(self.kb, data, self.memo)
+        return self.answer_case(parse_case(self.kb, data, self.memo))
+
+    def answer_case(self, case: Case) -> Brief:
+        """(codes, dose plan JSON) for a validated case (a FHIR row's, say); SafetyError as advise_case()."""
         if self.cache is None:
             return _brief(self.advisor.advise_case(case))
         key = self.cache.keys.key(case.facts, case.absent)

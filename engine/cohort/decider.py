@@ -3,6 +3,7 @@
 An output row holds the case's id and place, `status` (ok or error), the one-line `error` that `clonus
 advise` would give, and either the codes, the dose plan and the KB digest, or (`full`) the whole contract
 JSON of the answer. The Advisor behind it answers through the exact decision cache (decide/cache.py).
+A FHIR row is read as `advise --fhir BUNDLE` reads it, as of the batch's one date, and records that date.
 """
 
 from __future__ import annotations
@@ -10,14 +11,18 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from datetime import date
+from typing import TYPE_CHECKING, Any
 
 from clonus.engine.cohort.answers import CellAnswers
-from clonus.engine.cohort.formats import RawRow
+from clonus.engine.cohort.formats import RawRow, fhir_parts
 from clonus.engine.decide.advisor import Advisor
 from clonus.engine.decide.cache import CachedEngine
 from clonus.engine.errors import ClonusError, EngineError
 from clonus.engine.knowledge.load import load_kb
+
+if TYPE_CHECKING:
+    from clonus.engine.intake.fhir.merge import Merged
 
 
 @dataclass(frozen=True)
@@ -31,11 +36,13 @@ class Settings:
     cache: bool = True
     verify_cache: float = 0.0
     full: bool = False
+    as_of: str | None = None  # YYYY-MM-DD the FHIR rows are read as of; None: today, as each decider starts
 
 
 @dataclass
 class Tally:
-    """What a share of the batch came to: rows, error rows, cache hits and misses, cache mismatches."""
+    """What a share of the batch came to: rows, error rows, cache hits and misses, cache mismatches, and
+    how many rows were FHIR."""
 
     rows: int = 0
     errors: int = 0
@@ -43,6 +50,7 @@ class Tally:
     misses: int = 0
     verified: int = 0
     mismatches: list[str] | None = None
+    fhir: int = 0
 
     def add(self, other: Tally) -> None:
         self.rows += other.rows
@@ -50,6 +58,7 @@ class Tally:
         self.hits += other.hits
         self.misses += other.misses
         self.verified += other.verified
+        self.fhir += other.fhir
         if other.mismatches:
             self.mismatches = (self.mismatches or []) + other.mismatches
 
@@ -63,6 +72,7 @@ class RowDecider:
         self.advisor = self._advisor()
         self.answers = CellAnswers(self.advisor, settings.verify_cache)
         self._shared = 0  # the cache's cells up to here were shared already (or taught by other workers)
+        self.as_of = date.fromisoformat(settings.as_of) if settings.as_of else date.today()
 
     def _advisor(self) -> Advisor:
         s = self.settings
@@ -73,10 +83,12 @@ class RowDecider:
     def decide(self, rows: Iterable[RawRow]) -> tuple[list[dict], Tally]:
         """The output rows of `rows`, in order, and their tally."""
         before = self._cache_counts()
+        rows = list(rows)
         out = [self.row(raw) for raw in rows]
         after = self._cache_counts()
         tally = Tally(rows=len(out), errors=sum(1 for r in out if r["status"] == "error"),
-                      hits=after[0] - before[0], misses=after[1] - before[1], verified=after[2] - before[2])
+                      hits=after[0] - before[0], misses=after[1] - before[1], verified=after[2] - before[2],
+                      fhir=sum(1 for raw in rows if raw.fhir))
         cache = self.advisor.decisions
         if isinstance(cache, CachedEngine) and len(cache.stats.mismatches) > before[3]:
             tally.mismatches = cache.stats.mismatches[before[3]:]
@@ -87,11 +99,14 @@ class RowDecider:
         if raw.data is None:
             return error_row(raw, raw.error or "unreadable row", self.kb.digest, self.settings.full)
         try:
+            merged = self._fhir(raw.data) if raw.fhir else None
             if not self.settings.full:
-                codes, plan = self.answers.answer(raw.data)
-                return {"id": raw.id, "row": raw.index, "status": "ok", "error": None, "codes": list(codes),
-                        "dose_plan": plan, "kb_digest": self.kb.digest}
-            result = self.advisor.advise(raw.data)
+                codes, plan = self.answers.answer(raw.data) if merged is None else self.answers.answer_case(merged.case)
+                out = {"id": raw.id, "row": raw.index, "status": "ok", "error": None, "codes": list(codes),
+                       "dose_plan": plan, "kb_digest": self.kb.digest}
+                return out if merged is None else {**out, "as_of": merged.as_of.isoformat()}
+            result = self.advisor.advise(raw.data) if merged is None else \
+                self.advisor.advise_case(merged.case).with_intake(*merged.intake())
         except EngineError as exc:
             self._renew()
             return error_row(raw, str(exc), self.kb.digest, self.settings.full)
@@ -116,6 +131,13 @@ class RowDecider:
             for key, cell in cells:
                 cache.learn(key, cell)
             self._shared = len(cache.cells)
+
+    def _fhir(self, data: dict) -> Merged:
+        """A FHIR row's case: its Bundle with its case fields over it, as `advise CASE --fhir BUNDLE` reads."""
+        from clonus.engine.intake.fhir.merge import case_over_bundle
+
+        bundle, fields = fhir_parts(data)
+        return case_over_bundle(self.kb, bundle, fields, self.as_of)
 
     def _renew(self) -> None:
         """A fresh engine after one failed mid-case (it is not trusted with the next case); the cache's

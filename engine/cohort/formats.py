@@ -1,10 +1,12 @@
 """Cohort files in and out, one row at a time: JSON Lines, CSV and Parquet, chosen by the file's suffix.
 
-A row of JSON Lines is a case mapping (`patient`, `medication`, `response`) with an optional `id`. CSV and
-Parquet columns are the case fields with dots (`patient.age`, `medication.dose`) and an optional `id`
-column; an empty CSV cell or a Parquet null is a field the case lacks, a CSV words cell is separated by
-commas, a CSV boolean reads true/false. Rows are read and written as a stream (memory stays flat over any
-number of rows); the output is written to a temporary name beside the target and renamed at the end.
+A row of JSON Lines is a case mapping (`patient`, `medication`, `response`) with an optional `id`, or a FHIR
+R4 Bundle (`"resourceType": "Bundle"`), or a case mapping whose `fhir` key holds a Bundle that its case
+fields fill or override (`fhir_row`). CSV and Parquet columns are the case fields with dots (`patient.age`,
+`medication.dose`) and an optional `id` column; an empty CSV cell or a Parquet null is a field the case
+lacks, a CSV words cell is separated by commas, a CSV boolean reads true/false. Rows are read and written
+as a stream (memory stays flat over any number of rows); the output is written to a temporary name beside
+the target and renamed at the end.
 """
 
 from __future__ import annotations
@@ -12,27 +14,30 @@ from __future__ import annotations
 import csv
 import importlib.util
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from clonus.engine.errors import CaseFileError, UsageError
+from clonus.engine.errors import CaseFileError, UsageError, shown
 from clonus.engine.knowledge.model import Kb
 
 SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 PARQUET_BATCH = 8_192
 _TRUE, _FALSE = ("true", "yes", "1"), ("false", "no", "0")
+FHIR_KEY = "fhir"  # the JSON Lines key of a row's FHIR Bundle
 
 
 @dataclass(frozen=True)
 class RawRow:
-    """One input row: its place (1-based), its id, and the case mapping or why it cannot be read."""
+    """One input row: its place (1-based), its id, and the case mapping or why it cannot be read. A FHIR
+    row (`fhir`) holds its Bundle under `data["fhir"]` beside the case fields that fill or override it."""
 
     index: int
     id: Any
     data: dict | None
     error: str | None = None
+    fhir: bool = False
 
 
 def format_of(path: Path | str, role: str) -> str:
@@ -53,14 +58,16 @@ def read_rows(path: Path | str, kb: Kb) -> Iterator[RawRow]:
     if not path.is_file():
         raise CaseFileError(str(path), "no such file", "cohort file")
     if kind == "jsonl":
-        return _jsonl_rows(path)
+        return _jsonl_rows(path, kb)
     if kind == "csv":
         return _csv_rows(path, kb)
     return _parquet_rows(path, kb)
 
 
-def _jsonl_rows(path: Path) -> Iterator[RawRow]:
+def _jsonl_rows(path: Path, kb: Kb) -> Iterator[RawRow]:
     import orjson
+
+    sections = {field.split(".", 1)[0] for field in kb.case_fields}
 
     with path.open("rb") as lines:
         index = 0
@@ -78,7 +85,35 @@ def _jsonl_rows(path: Path) -> Iterator[RawRow]:
                 yield RawRow(index, None, None, f"{path.name}:{number}: a {type(data).__name__}, not a case "
                                                "object with patient, medication and response")
                 continue
+            if FHIR_KEY in data or "resourceType" in data:
+                yield fhir_row(index, data, sections, f"{path.name}:{number}")
+                continue
             yield RawRow(index, data.pop("id", None), data)
+
+
+def fhir_row(index: int, data: dict, sections: Collection[str], where: str) -> RawRow:
+    """A JSON Lines row that is FHIR: a resource itself (read as the Bundle, as `advise --fhir` reads a
+    file), or case fields with the Bundle under `fhir`. Its id: the row's `id`, else the Bundle's. Case
+    sections beside a resource's own keys would be ignored by the FHIR reading: the row is refused."""
+    if "resourceType" in data:
+        beside = [key for key in data if key in sections or key == FHIR_KEY]
+        if beside:
+            return RawRow(index, data.get("id"), None, f"{where}: {', '.join(beside)}: beside the keys of a FHIR "
+                                                       f"{shown(data['resourceType'])}, not read; give the Bundle "
+                                                       "under \"fhir\" and the case fields beside it", fhir=True)
+        bundle, fields = data, {}
+    else:
+        fields = dict(data)
+        bundle = fields.pop(FHIR_KEY)
+    row_id = fields.pop("id", None)
+    if row_id is None and isinstance(bundle, dict):
+        row_id = bundle.get("id")
+    return RawRow(index, row_id, {FHIR_KEY: bundle, **fields}, fhir=True)
+
+
+def fhir_parts(data: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """A FHIR row's Bundle and the case fields over it."""
+    return data[FHIR_KEY], {key: value for key, value in data.items() if key != FHIR_KEY}
 
 
 def _csv_rows(path: Path, kb: Kb) -> Iterator[RawRow]:
@@ -165,7 +200,8 @@ class RowWriter:
         return self
 
     def _columns(self) -> list[str]:
-        return ["id", "row", "status", "error"] + (["result"] if self.full else ["codes", "dose_plan", "kb_digest"])
+        brief = ["codes", "dose_plan", "kb_digest", "as_of"]  # as_of: a FHIR row's date, empty for a case row
+        return ["id", "row", "status", "error"] + (["result"] if self.full else brief)
 
     def write(self, rows: list[dict]) -> None:
         import orjson

@@ -11,4 +11,5 @@ imported only here, so that case files and `--help` never pay for it.
     dosage     dose, frequency and route from a Dosage
     medication the medication under review and the other medications
     mapping    the whole case: read_bundle(), read_resources(), parse()
+    merge      case fields (a case file, flags, a batch row) over a bundle's case, and the provenance
 """
