@@ -99,8 +99,8 @@ def bench(args: argparse.Namespace) -> None:
             source = Path(tmp) / f"{kind}.jsonl"
             write(source, kind, args.cases, args.seed)
             seconds, summary, peak = run_batch(source, Path(tmp) / "out.jsonl", "--workers", str(args.workers))
-            cells = re.search(r"([\d,]+) cells evaluated", summary)
-            hits = re.search(r"cache hits \(([\d.]+) %", summary)
+            cells = re.search(r"([\d,]+) cells? evaluated", summary)
+            hits = re.search(r"cache hits? \(([\d.]+) %", summary)
             print(f"{kind:6} cached   {args.cases:>9,} cases  {args.cases / seconds:>9,.0f} cases/s end to end "
                   f"({seconds:.1f} s, {args.workers} workers)  cells {cells[1] if cells else '?'}  "
                   f"hit rate {hits[1] if hits else '?'} %  peak RSS {peak:,.0f} MB")

@@ -96,22 +96,27 @@ def batch(
 
 def _summary_line(summary, as_of: str, as_of_given: bool) -> str:
     t = summary.tally
-    parts = [f"{t.rows:,} cases", f"{t.errors:,} errors"]
+    parts = [_count(t.rows, "case"), _count(t.errors, "error")]
     if t.fhir:
-        parts.append(f"{t.fhir:,} FHIR rows read as of {as_of}")
+        parts.append(f"{_count(t.fhir, 'FHIR row')} read as of {as_of}")
     elif as_of_given:
         parts.append(f"--as-of {as_of} unused: no row is FHIR")
     if summary.cache:
         share = 100 * t.hits / (t.hits + t.misses) if t.hits + t.misses else 0.0
-        parts.append(f"{t.hits:,} cache hits ({share:.1f} %, {t.misses:,} cells evaluated)")
+        parts.append(f"{_count(t.hits, 'cache hit')} ({share:.1f} %, {_count(t.misses, 'cell')} evaluated)")
         if t.verified:
-            parts.append(f"{t.verified:,} hits verified, {len(t.mismatches or []):,} mismatches")
+            parts.append(f"{_count(t.verified, 'hit')} verified, {_count(len(t.mismatches or []), 'mismatch')}")
     else:
         parts.append("cache off")
     if summary.crashes:
-        parts.append(f"{summary.crashes} worker crashes")
+        parts.append(_count(summary.crashes, "worker crash"))
     parts.append(f"{summary.rate:,.0f} cases/s")
     return "clonus batch: " + ", ".join(parts)
+
+
+def _count(n: int, noun: str) -> str:
+    """'1 case', '2 cases', '1 mismatch', '0 mismatches'."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}{'es' if noun.endswith(('ch', 'sh', 's')) else 's'}"
 
 
 class _Progress:

@@ -144,7 +144,7 @@ def test_the_command_writes_nothing_on_stdout_and_exits_1_on_error_rows(tmp_path
     assert proc.stdout == ""
     assert proc.returncode == 1
     summary = proc.stderr.strip().splitlines()[-1]
-    assert summary.startswith("clonus batch: 60 cases, 1 errors, ")
+    assert summary.startswith("clonus batch: 60 cases, 1 error, ")
     assert "cache hits" in summary and "cases/s" in summary
 
 
