@@ -67,8 +67,6 @@ def read_rows(path: Path | str, kb: Kb) -> Iterator[RawRow]:
 def _jsonl_rows(path: Path, kb: Kb) -> Iterator[RawRow]:
     import orjson
 
-    sections = {field.split(".", 1)[0] for field in kb.case_fields}
-
     with path.open("rb") as lines:
         index = 0
         for number, line in enumerate(lines, 1):
@@ -86,7 +84,7 @@ def _jsonl_rows(path: Path, kb: Kb) -> Iterator[RawRow]:
                                                "object with patient, medication and response")
                 continue
             if FHIR_KEY in data or "resourceType" in data:
-                yield fhir_row(index, data, sections, f"{path.name}:{number}")
+                yield fhir_row(index, data, kb.case_sections, f"{path.name}:{number}")
                 continue
             yield RawRow(index, data.pop("id", None), data)
 
