@@ -4,31 +4,13 @@ and flags (in that order), answered by the Advisor with the provenance of every 
 
 from __future__ import annotations
 
-from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from .options import apply_flags, read_case, read_case_data
+from .options import apply_flags, as_of_date, read_case, read_case_data
 
 if TYPE_CHECKING:
     from clonus.engine.decide.result import Result
     from clonus.engine.knowledge.model import Kb
-
-
-def as_of_date(text: str | None) -> date:
-    """--as-of YYYY-MM-DD, today when absent; a CaseError names the option otherwise."""
-    import re
-
-    from clonus.engine.errors import CaseError
-
-    if text is None:
-        return date.today()
-    accepted = "a date YYYY-MM-DD, e.g. 2025-06-01"
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        raise CaseError("--as-of", text, accepted)
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise CaseError("--as-of", text, accepted) from exc
 
 
 def advise_fhir(kb: Kb, fixed: dict[str, Any], flags: dict[str, Any]) -> Result:

@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from .options import EngineName, IncludeDraft, KbDir, ProfileName
+from .options import EngineName, IncludeDraft, KbDir, ProfileName, as_of_date
 
 LOG_EVERY_S = 5.0
 
@@ -59,8 +59,6 @@ def batch(
     """
     from clonus.engine.cohort.decider import Settings
     from clonus.engine.errors import UsageError
-
-    from .advise_fhir import as_of_date
 
     if not 0.0 <= verify_cache <= 1.0:
         raise UsageError(f"--verify-cache: {verify_cache:g} is not a share of the cache hits; expected 0 to 1")

@@ -1,5 +1,5 @@
 """What commands share: the --kb, --engine and --include-draft options, reading a KB and a case argument,
-setting case fields from flags.
+setting case fields from flags, the --as-of date of FHIR input (advise --fhir, batch).
 
 Commands raise; cli/main.py turns every ClonusError into its one-line message and exit code.
 """
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -114,3 +115,20 @@ def apply_flags(data: dict, flags: dict, fields: Mapping[str, Any]) -> list[str]
         target[leaf] = value
         done.append(by_leaf[name])
     return done
+
+
+def as_of_date(text: str | None) -> date:
+    """--as-of YYYY-MM-DD, today when absent; a CaseError names the option otherwise."""
+    import re
+
+    from clonus.engine.errors import CaseError
+
+    if text is None:
+        return date.today()
+    accepted = "a date YYYY-MM-DD, e.g. 2025-06-01"
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise CaseError("--as-of", text, accepted)
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise CaseError("--as-of", text, accepted) from exc
