@@ -205,10 +205,12 @@ def worker(kind: str, start: int) -> None:
     load_kb(None)  # warm: imports and the shipped KB, so that each input's time is its own
     for index, entry in enumerate(entries(kind)[start:], start):
         began = time.perf_counter()
+        engine = entry.get("engine")
+        skip = f"{engine} cannot run on this Python" if engine not in (None, *usable_engines()) else None
         with tempfile.TemporaryDirectory(prefix="clonus-adversarial-") as tmp:
             try:
-                if entry.get("engine") not in (None, *usable_engines()):
-                    code, out, err = -2, "", f"{entry['engine']} cannot run on this Python"
+                if skip:
+                    code, out, err = 0, "", ""
                 elif "python" in entry:  # the runner's own tests: an input that hangs, dies or fills memory
                     exec(entry["python"])  # noqa: S102 - test data written by the suite itself
                     code, out, err = 0, "", ""
@@ -221,7 +223,7 @@ def worker(kind: str, start: int) -> None:
         # stderr's head, and its last line whole (a KB with many problems ends with the summary)
         report.write(json.dumps({"index": index, "exit": code, "stdout": out[:200_000], "stderr": err[:4000],
                                  "last_line": (err.splitlines() or [""])[-1][:4000], "stderr_chars": len(err),
-                                 "seconds": time.perf_counter() - began}) + "\n")
+                                 "seconds": time.perf_counter() - began, "skipped": skip}) + "\n")
 
 
 # -- the parent: workers, time limits, results ------------------------------------------------------------
@@ -308,7 +310,7 @@ def problems(entry: dict, result: dict) -> list[str]:
 
 def skipped(result: dict) -> str | None:
     """Why an input was not run (its engine cannot run on this Python), or None."""
-    return result["stderr"] if result["exit"] == -2 else None
+    return result.get("skipped")
 
 
 def _located(line: str) -> bool:
