@@ -134,7 +134,26 @@ def test_cells_one_worker_evaluated_answer_anothers_cases_without_the_engine(tmp
     assert (taught.misses, taught.hits, taught.verified, taught.mismatches) == (0, tally.hits + tally.misses,
                                                                                  tally.hits + tally.misses, None)
     assert second.learned() == []  # what it was taught is not handed back
-    first.close(), second.close()
+    first.close()
+    second.close()
+
+
+def test_cells_a_worker_evaluated_row_by_row_are_still_shared_after_it_is_taught(tmp_path):
+    """Regression: after a crash the pool gives a chunk row by row, without collecting the cells; the
+    next job taught the worker other cells and marked its own as shared, so they never were."""
+    from clonus.engine.cohort.decider import RowDecider
+    from clonus.engine.cohort.formats import RawRow
+
+    rows = [RawRow(i, case_id, case) for i, (case_id, case) in enumerate(mixed(120), 1)]
+    other, careful = RowDecider(Settings()), RowDecider(Settings())
+    other.decide(rows[60:])
+    taught = other.learned()
+    _, tally = careful.decide(rows[:60])  # row by row, nothing collected
+    careful.teach(taught)
+    own = careful.learned()
+    assert tally.misses > 5 and len(own) >= tally.misses  # its own cells, and any taught ones new to it
+    other.close()
+    careful.close()
 
 
 def test_a_pooled_batch_with_every_hit_verified_finds_no_mismatch(tmp_path):

@@ -128,9 +128,11 @@ class RowDecider:
         """Cells other workers evaluated: a case of one is a cache hit here, not a second evaluation."""
         cache = self.advisor.decisions
         if isinstance(cache, CachedEngine):
+            caught_up = self._shared == len(cache.cells)  # else cells of its own wait to be shared
             for key, cell in cells:
                 cache.learn(key, cell)
-            self._shared = len(cache.cells)
+            if caught_up:
+                self._shared = len(cache.cells)
 
     def _fhir(self, data: dict) -> Merged:
         """A FHIR row's case: its Bundle with its case fields over it, as `advise CASE --fhir BUNDLE` reads."""
