@@ -25,3 +25,13 @@ class SlowDecider(RowDecider):
         if any(raw.id == "slow" for raw in rows):
             time.sleep(2)
         return super().decide(rows)
+
+
+class TruncatingDecider(RowDecider):
+    """Cuts the cohort file named by CLONUS_TEST_TRUNCATE in half as the worker starts, after the parent
+    has sliced it (the file changes under the batch)."""
+
+    def __init__(self, settings):
+        path = os.environ["CLONUS_TEST_TRUNCATE"]
+        os.truncate(path, os.path.getsize(path) // 2)
+        super().__init__(settings)

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from clonus.engine.cohort.decider import RowDecider, Settings, Tally
-from clonus.engine.cohort.formats import RowWriter, format_of, read_rows
-from clonus.engine.cohort.pool import DECIDER, WorkerPool
+from clonus.engine.cohort.formats import ENCODED, RowWriter, format_of, jsonl_slices, read_rows
+from clonus.engine.cohort.pool import DECIDER, WorkerPool, row_chunks
 from clonus.engine.knowledge.load import load_kb
 
 
@@ -39,37 +39,40 @@ def run_batch(source: Path | str, target: Path | str, settings: Settings, worker
     started = time.perf_counter()
     kb = load_kb(settings.kb_dir, settings.profile)  # a KB that cannot load fails here, before any worker
     format_of(target, "--output")
-    rows = read_rows(source, kb)
+    rows = read_rows(source, kb)  # checks the file; a JSON Lines file's workers read their own slices of it
     summary = BatchSummary(cache=settings.cache)
     done = 0
     with RowWriter(target, settings.full) as writer:
-        def emit(out: list[dict]) -> None:
+        def emit(out: list[dict] | bytes, count: int) -> None:
             nonlocal done
-            writer.write(out)
-            done += len(out)
+            if isinstance(out, bytes):
+                writer.write_encoded(out)
+            else:
+                writer.write(out)
+            done += count
             if progress is not None:
                 progress(done)
 
         if workers <= 0:
             summary.tally = _in_process(rows, settings, emit, chunk)
         else:
-            run = WorkerPool(settings, workers, kb.digest, decider, chunk).run(rows, emit)
+            pieces = jsonl_slices(source, chunk) if format_of(source, "INPUT") == "jsonl" else row_chunks(rows, chunk)
+            encode = writer.kind if writer.kind in ENCODED else None
+            run = WorkerPool(settings, workers, kb.digest, kb.case_sections, decider, encode).run(pieces, emit)
             summary.tally, summary.crashes, summary.replaced = run.tally, run.crashes, run.replaced
         writer.commit()
     summary.seconds = time.perf_counter() - started
     return summary
 
 
-def _in_process(rows, settings: Settings, emit: Callable[[list[dict]], None], chunk: int) -> Tally:
-    import itertools
-
+def _in_process(rows, settings: Settings, emit: Callable[[list[dict], int], None], chunk: int) -> Tally:
     decider = RowDecider(settings)
     total = Tally()
     try:
-        while batch := list(itertools.islice(rows, chunk)):
+        for batch in row_chunks(rows, chunk):
             out, tally = decider.decide(batch)
             total.add(tally)
-            emit(out)
+            emit(out, len(out))
     finally:
         decider.close()
     return total

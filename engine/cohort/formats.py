@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import io
 import os
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,28 +66,76 @@ def read_rows(path: Path | str, kb: Kb) -> Iterator[RawRow]:
 
 
 def _jsonl_rows(path: Path, kb: Kb) -> Iterator[RawRow]:
-    import orjson
-
     with path.open("rb") as lines:
         index = 0
         for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
+            if line.strip():
+                index += 1
+                yield _jsonl_row(index, line, f"{path.name}:{number}", kb.case_sections)
+
+
+def _jsonl_row(index: int, line: bytes, where: str, sections: Collection[str]) -> RawRow:
+    import orjson
+
+    try:
+        data = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        return RawRow(index, None, None, f"{where}: malformed JSON ({exc}); expected one case object per line")
+    if not isinstance(data, dict):
+        return RawRow(index, None, None, f"{where}: a {type(data).__name__}, not a case object with patient, "
+                                         "medication and response")
+    if FHIR_KEY in data or "resourceType" in data:
+        return fhir_row(index, data, sections, where)
+    return RawRow(index, data.pop("id", None), data)
+
+
+@dataclass(frozen=True)
+class Slice:
+    """A run of whole lines of a JSON Lines file, by byte range, that a worker reads itself (so no row
+    crosses a pipe): `rows` non-blank lines, the first of them row `first_index` on line `first_line`."""
+
+    path: str
+    start: int
+    end: int
+    first_index: int
+    first_line: int
+    rows: int
+
+
+def jsonl_slices(path: Path | str, rows_per_slice: int) -> Iterator[Slice]:
+    """The file cut into slices of `rows_per_slice` rows at line ends (the last may hold fewer). Only line
+    ends are looked for: no row is parsed here."""
+    path = Path(path)
+    start = offset = count = 0
+    first_index = first_line = 1
+    with path.open("rb") as lines:
+        for number, line in enumerate(lines, 1):
+            offset += len(line)
+            if line.strip():
+                count += 1
+                if count == rows_per_slice:
+                    yield Slice(str(path), start, offset, first_index, first_line, count)
+                    start, first_index, first_line, count = offset, first_index + count, number + 1, 0
+    if count:
+        yield Slice(str(path), start, offset, first_index, first_line, count)
+
+
+def read_slice(piece: Slice, sections: Collection[str]) -> list[RawRow]:
+    """The rows of one slice, exactly as read_rows reads them from the whole file."""
+    with open(piece.path, "rb") as source:
+        source.seek(piece.start)
+        data = source.read(piece.end - piece.start)
+    name = Path(piece.path).name
+    rows, index = [], piece.first_index
+    parts = data.split(b"\n")
+    for number, part in enumerate(parts, piece.first_line):
+        line = part + b"\n" if number - piece.first_line < len(parts) - 1 else part  # as file iteration gives it
+        if line.strip():
+            rows.append(_jsonl_row(index, line, f"{name}:{number}", sections))
             index += 1
-            try:
-                data = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                yield RawRow(index, None, None, f"{path.name}:{number}: malformed JSON ({exc}); expected one "
-                                               "case object per line")
-                continue
-            if not isinstance(data, dict):
-                yield RawRow(index, None, None, f"{path.name}:{number}: a {type(data).__name__}, not a case "
-                                               "object with patient, medication and response")
-                continue
-            if FHIR_KEY in data or "resourceType" in data:
-                yield fhir_row(index, data, kb.case_sections, f"{path.name}:{number}")
-                continue
-            yield RawRow(index, data.pop("id", None), data)
+    if len(rows) != piece.rows:
+        raise CaseFileError(piece.path, f"changed while it was read (lines {piece.first_line} on)", "cohort file")
+    return rows
 
 
 def fhir_row(index: int, data: dict, sections: Collection[str], where: str) -> RawRow:
@@ -175,6 +224,31 @@ def flatten(case: Mapping[str, Any]) -> dict[str, Any]:
             for field, value in fields.items()}
 
 
+ENCODED = ("jsonl", "csv")  # output kinds a worker can encode itself, so its rows reach the parent as bytes
+
+
+def columns(full: bool) -> list[str]:
+    """The output columns, in order (CSV header, Parquet schema)."""
+    brief = ["codes", "dose_plan", "kb_digest", "as_of"]  # as_of: a FHIR row's date, empty for a case row
+    return ["id", "row", "status", "error"] + (["result"] if full else brief)
+
+
+def encode_rows(kind: str, full: bool, rows: list[dict]) -> bytes:
+    """Output rows as the bytes a JSON Lines or CSV output file holds for them (without the CSV header)."""
+    import orjson
+
+    if kind == "jsonl":
+        return b"".join(orjson.dumps(r) + b"\n" for r in rows)
+    names = columns(full)
+    return _csv_lines([_flat_cell(r.get(c)) for c in names] for r in rows)
+
+
+def _csv_lines(rows: Iterable[Iterable[Any]]) -> bytes:
+    text = io.StringIO(newline="")
+    csv.writer(text, lineterminator="\n").writerows(rows)
+    return text.getvalue().encode("utf-8")
+
+
 class RowWriter:
     """Output rows written in order to a temporary file, renamed onto the target by commit()."""
 
@@ -184,34 +258,28 @@ class RowWriter:
         self.full = full
         self.temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.partial")
         self._file: Any = None
-        self._csv: Any = None
         self._parquet: Any = None
         self._pending: list[dict] = []
 
     def __enter__(self) -> RowWriter:
-        if self.kind == "jsonl":
+        if self.kind in ENCODED:
             self._file = self.temporary.open("wb")
-        elif self.kind == "csv":
-            self._file = self.temporary.open("w", newline="", encoding="utf-8")
-            self._csv = csv.writer(self._file, lineterminator="\n")
-            self._csv.writerow(self._columns())
+            if self.kind == "csv":
+                self._file.write(_csv_lines([columns(self.full)]))
         return self
 
-    def _columns(self) -> list[str]:
-        brief = ["codes", "dose_plan", "kb_digest", "as_of"]  # as_of: a FHIR row's date, empty for a case row
-        return ["id", "row", "status", "error"] + (["result"] if self.full else brief)
-
     def write(self, rows: list[dict]) -> None:
-        import orjson
-
-        if self.kind == "jsonl":
-            self._file.write(b"".join(orjson.dumps(r) + b"\n" for r in rows))
-        elif self.kind == "csv":
-            self._csv.writerows([_flat_cell(r.get(c)) for c in self._columns()] for r in rows)
+        if self.kind in ENCODED:
+            self._file.write(encode_rows(self.kind, self.full, rows))
         else:
             self._pending.extend(rows)
             if len(self._pending) >= PARQUET_BATCH:
                 self._flush_parquet()
+
+    def write_encoded(self, data: bytes) -> None:
+        """Rows a worker encoded already with encode_rows (JSON Lines or CSV output only)."""
+        assert self.kind in ENCODED
+        self._file.write(data)
 
     def _flush_parquet(self) -> None:
         import pyarrow as pa
@@ -219,8 +287,8 @@ class RowWriter:
 
         if not self._pending:
             return
-        columns = {c: [_parquet_cell(c, r.get(c)) for r in self._pending] for c in self._columns()}
-        table = pa.table({c: pa.array(v, type=_parquet_type(c)) for c, v in columns.items()})
+        cells = {c: [_parquet_cell(c, r.get(c)) for r in self._pending] for c in columns(self.full)}
+        table = pa.table({c: pa.array(v, type=_parquet_type(c)) for c, v in cells.items()})
         if self._parquet is None:
             self._parquet = pq.ParquetWriter(self.temporary, table.schema)
         self._parquet.write_table(table)
@@ -234,7 +302,7 @@ class RowWriter:
                 import pyarrow as pa
                 import pyarrow.parquet as pq
 
-                schema = pa.schema([(c, _parquet_type(c)) for c in self._columns()])
+                schema = pa.schema([(c, _parquet_type(c)) for c in columns(self.full)])
                 pq.write_table(schema.empty_table(), self.temporary)
             else:
                 self._parquet.close()
@@ -299,18 +367,18 @@ def write_cohort(path: Path | str, cases: Iterator[tuple[Any, Mapping[str, Any]]
                 count += 1
         return count
     rows = [{"id": case_id, **flatten(case)} for case_id, case in cases]
-    columns = list(dict.fromkeys(c for r in rows for c in r))
+    names = list(dict.fromkeys(c for r in rows for c in r))
     if kind == "csv":
         with path.open("w", newline="", encoding="utf-8") as out:
             writer = csv.writer(out, lineterminator="\n")
-            writer.writerow(columns)
+            writer.writerow(names)
             for r in rows:
-                writer.writerow([_csv_cell(r.get(c)) for c in columns])
+                writer.writerow([_csv_cell(r.get(c)) for c in names])
         return len(rows)
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    pq.write_table(pa.Table.from_pylist([{c: r.get(c) for c in columns} for r in rows]), path)
+    pq.write_table(pa.Table.from_pylist([{c: r.get(c) for c in names} for r in rows]), path)
     return len(rows)
 
 

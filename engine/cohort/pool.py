@@ -1,7 +1,10 @@
 """Worker processes for a batch, one engine each, that survive their workers' crashes.
 
-durable_rules can segfault, so each engine lives in its own process. The parent reads rows in chunks,
-hands each chunk to an idle worker and writes the results in input order. A worker that dies (any exit,
+durable_rules can segfault, so each engine lives in its own process. The parent hands each chunk of rows
+to an idle worker and writes the results in input order. A chunk of a JSON Lines file is a slice, a byte
+range the worker reads itself, and a worker writing JSON Lines or CSV sends its rows back encoded, so
+that a row crosses a pipe as neither an object nor a pickle and the parent, sharing the cores with the
+workers, only finds line ends and copies bytes. A worker that dies (any exit,
 a signal) is replaced, and its chunk is given again, once, row by row: each row's result comes back as
 soon as it is done, so a second crash pins the row it happened on, which becomes an error row while the
 rows after it are retried. No row is lost or written twice. At most a few chunks per worker are held at
@@ -15,6 +18,7 @@ new cell in the same moment both evaluate it.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import itertools
 import multiprocessing
@@ -25,12 +29,16 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from clonus.engine.cohort.decider import Settings, Tally, error_row
-from clonus.engine.cohort.formats import RawRow
+from clonus.engine.cohort.formats import RawRow, Slice, encode_rows, read_slice
 from clonus.engine.decide.cache import MAX_CELLS
-from clonus.engine.errors import EngineError
+from clonus.engine.errors import ClonusError, EngineError
 
 DECIDER = "clonus.engine.cohort.decider:RowDecider"
 MAX_START_FAILURES = 3  # workers that die before they are ready, in a row, before the batch gives up
+
+GC_YOUNG = 50_000  # allocations between collections of the youngest generation, in a worker
+
+Piece = list[RawRow] | Slice  # a chunk of rows, or the slice of a JSON Lines file that holds them
 
 
 def _build(spec: str, settings: Settings) -> Any:
@@ -38,22 +46,32 @@ def _build(spec: str, settings: Settings) -> Any:
     return getattr(importlib.import_module(module), name)(settings)
 
 
-def worker_main(conn: Connection, spec: str, settings: Settings) -> None:
-    """A worker process: build one decider, then answer jobs until told to stop."""
+def worker_main(conn: Connection, spec: str, settings: Settings, sections: frozenset[str],
+                encode: str | None) -> None:
+    """A worker process: build one decider, then answer jobs until told to stop. A chunk's rows go back
+    encoded as `encode` output (jsonl, csv) when given, as row mappings otherwise or when row by row."""
     try:
         decider = _build(spec, settings)
     except Exception as exc:  # noqa: BLE001 - said to the parent, which raises it as its own error
         conn.send(("failed", f"{type(exc).__name__}: {exc}"))
         return
+    # a chunk makes thousands of short-lived objects (rows, answers), none in a cycle: collecting the
+    # youngest generation every 700 allocations, as by default, costs a tenth of a cache hit's time
+    gc.set_threshold(GC_YOUNG, *gc.get_threshold()[1:])
     conn.send(("ready",))
     while True:
         message = conn.recv()
         if message[0] == "stop":
             decider.close()
             return
-        _, job, rows, careful, cells = message
+        _, job, piece, careful, cells = message
         if cells:
             decider.teach(cells)
+        try:
+            rows = read_slice(piece, sections) if isinstance(piece, Slice) else piece
+        except ClonusError:  # the file changed under the batch: the parent reads the slice and says so
+            conn.send(("unreadable", job))
+            continue
         if careful:
             for raw in rows:
                 out, tally = decider.decide([raw])
@@ -61,21 +79,24 @@ def worker_main(conn: Connection, spec: str, settings: Settings) -> None:
             conn.send(("done", job))
         else:
             out, tally = decider.decide(rows)
-            conn.send(("rows", job, out, tally, decider.learned()))
+            conn.send(("rows", job, encode_rows(encode, settings.full, out) if encode else out, tally,
+                       decider.learned()))
 
 
 @dataclass
 class _Chunk:
-    rows: list[RawRow]
+    piece: Piece
+    first: int          # the place of its first row (rows of a chunk are consecutive)
     out: list[dict | None]
     missing: int
+    encoded: bytes | None = None  # all its rows, as a worker encoded them
 
 
 @dataclass
 class _Job:
     id: int
     chunk: int
-    rows: list[RawRow]  # the rows still to do, in order
+    piece: Piece  # the rows still to do, in order (a slice only while none is done)
     careful: bool
 
 
@@ -101,9 +122,10 @@ class PoolRun:
 class WorkerPool:
     """`workers` processes deciding chunks of rows (decider: "module:callable" taking the Settings)."""
 
-    def __init__(self, settings: Settings, workers: int, digest: str, decider: str = DECIDER, chunk: int = 500):
-        self.digest = digest
-        self.settings, self.count, self.spec, self.chunk = settings, max(1, workers), decider, max(1, chunk)
+    def __init__(self, settings: Settings, workers: int, digest: str, sections: frozenset[str],
+                 decider: str = DECIDER, encode: str | None = None):
+        self.digest, self.sections, self.encode = digest, frozenset(sections), encode
+        self.settings, self.count, self.spec = settings, max(1, workers), decider
         self._context = multiprocessing.get_context("spawn")  # never fork a process that holds engines
         self._workers: list[_Worker] = []
         self._ids = itertools.count()
@@ -113,7 +135,8 @@ class WorkerPool:
 
     def _start(self) -> _Worker:
         parent, child = self._context.Pipe()
-        process = self._context.Process(target=worker_main, args=(child, self.spec, self.settings), daemon=True)
+        process = self._context.Process(target=worker_main, daemon=True,
+                                        args=(child, self.spec, self.settings, self.sections, self.encode))
         process.start()
         child.close()
         worker = _Worker(process, parent)
@@ -122,9 +145,10 @@ class WorkerPool:
             self.run_info.worker_pids.append(process.pid)
         return worker
 
-    def run(self, rows: Iterable[RawRow], emit: Callable[[list[dict]], None]) -> PoolRun:
-        """Decide every row; emit(rows) is called with each chunk's output rows, in input order."""
-        source = _chunks(iter(rows), self.chunk)
+    def run(self, pieces: Iterable[Piece], emit: Callable[[list[dict] | bytes, int], None]) -> PoolRun:
+        """Decide every row of every piece; emit(rows, count) is called with each chunk's output rows (or
+        their encoded bytes) and their count, in input order."""
+        source = iter(pieces)
         chunks: dict[int, _Chunk] = {}
         jobs: deque[_Job] = deque()
         next_chunk, next_emit, exhausted = 0, 0, False
@@ -137,23 +161,26 @@ class WorkerPool:
                 # done and none read yet hung a batch for ever once all six finished in one wait)
                 while next_emit in chunks and chunks[next_emit].missing == 0:
                     done = chunks.pop(next_emit)
-                    emit([r for r in done.out if r is not None])
+                    emit(done.encoded if done.encoded is not None else [r for r in done.out if r is not None],
+                         len(done.out))
                     next_emit += 1
                 if exhausted and not chunks:
                     return self.run_info
                 while not exhausted and len(chunks) < 3 * self.count and len(jobs) < self.count:
-                    batch = next(source, None)
-                    if batch is None:
+                    piece = next(source, None)
+                    if piece is None:
                         exhausted = True
                         break
-                    chunks[next_chunk] = _Chunk(batch, [None] * len(batch), len(batch))
-                    jobs.append(_Job(next(self._ids), next_chunk, batch, careful=False))
+                    size, first = (piece.rows, piece.first_index) if isinstance(piece, Slice) else \
+                        (len(piece), piece[0].index)
+                    chunks[next_chunk] = _Chunk(piece, first, [None] * size, size)
+                    jobs.append(_Job(next(self._ids), next_chunk, piece, careful=False))
                     next_chunk += 1
                 for worker in self._workers:
                     if worker.ready and worker.job is None and jobs:
                         worker.job = jobs.popleft()
                         cells, worker.taught = self._cells[worker.taught:], len(self._cells)
-                        worker.conn.send(("job", worker.job.id, worker.job.rows, worker.job.careful, cells))
+                        worker.conn.send(("job", worker.job.id, worker.job.piece, worker.job.careful, cells))
                 if exhausted and not chunks:
                     return self.run_info
                 self._wait(chunks, jobs)
@@ -172,14 +199,14 @@ class WorkerPool:
             dead = handle is worker.process.sentinel
             try:
                 while worker.conn.poll():
-                    self._receive(worker, worker.conn.recv(), chunks)
+                    self._receive(worker, worker.conn.recv(), chunks, jobs)
             except (EOFError, OSError):
                 dead = True
             if dead:
                 worker.process.join(timeout=5)
                 self._crashed(worker, chunks, jobs)
 
-    def _receive(self, worker: _Worker, message: tuple, chunks: dict[int, _Chunk]) -> None:
+    def _receive(self, worker: _Worker, message: tuple, chunks: dict[int, _Chunk], jobs: deque[_Job]) -> None:
         kind = message[0]
         if kind == "failed":
             raise EngineError(f"a batch worker could not start: {message[1]}")
@@ -189,12 +216,21 @@ class WorkerPool:
         job = worker.job
         assert job is not None and job.id == message[1]
         if kind == "rows":
-            self._place(chunks[job.chunk], message[2], message[3])
+            chunk = chunks[job.chunk]
+            if isinstance(message[2], bytes):
+                chunk.encoded, chunk.missing = message[2], 0
+                self.run_info.tally.add(message[3])
+            else:
+                self._place(chunk, message[2], message[3])
             self._share(worker, message[4])
             worker.job = None
         elif kind == "row":
             self._place(chunks[job.chunk], [message[2]], message[3])
-            job.rows = job.rows[1:]
+            job.piece = self._rows(job.piece)[1:]
+        elif kind == "unreadable":
+            rows = self._rows(job.piece)  # raises the file's own error here; if it reads now, row by row
+            worker.job = None
+            jobs.appendleft(_Job(next(self._ids), job.chunk, rows, careful=True))
         else:  # done: its chunk may be written already (its last row completed it)
             worker.job = None
 
@@ -208,10 +244,12 @@ class WorkerPool:
         if caught_up:
             worker.taught = len(self._cells)
 
+    def _rows(self, piece: Piece) -> list[RawRow]:
+        return read_slice(piece, self.sections) if isinstance(piece, Slice) else piece
+
     def _place(self, chunk: _Chunk, out: list[dict], tally: Tally) -> None:
-        start = {raw.index: i for i, raw in enumerate(chunk.rows)}
         for row in out:
-            i = start[row["row"]]
+            i = row["row"] - chunk.first
             if chunk.out[i] is None:
                 chunk.missing -= 1
             chunk.out[i] = row
@@ -231,17 +269,18 @@ class WorkerPool:
         else:
             self.run_info.crashes += 1
         job = worker.job
-        if job is not None and job.rows:
+        rows = self._rows(job.piece) if job is not None else []
+        if job is not None and rows:
             if not job.careful:
-                jobs.appendleft(_Job(next(self._ids), job.chunk, job.rows, careful=True))
+                jobs.appendleft(_Job(next(self._ids), job.chunk, rows, careful=True))
             else:
                 chunk = chunks[job.chunk]
-                first = job.rows[0]
+                first = rows[0]
                 self._place(chunk, [error_row(first, f"the batch worker crashed on this case (exit code {code}) "
                                                      "and again when it was retried", self.digest, self.settings.full)],
                             Tally(rows=1, errors=1))
-                if len(job.rows) > 1:
-                    jobs.appendleft(_Job(next(self._ids), job.chunk, job.rows[1:], careful=True))
+                if len(rows) > 1:
+                    jobs.appendleft(_Job(next(self._ids), job.chunk, rows[1:], careful=True))
         self._start()
 
     def _stop(self) -> None:
@@ -259,9 +298,8 @@ class WorkerPool:
         self._workers = []
 
 
-def _chunks(rows: Iterator[RawRow], size: int) -> Iterator[list[RawRow]]:
-    while True:
-        batch = list(itertools.islice(rows, size))
-        if not batch:
-            return
+def row_chunks(rows: Iterable[RawRow], size: int) -> Iterator[list[RawRow]]:
+    """Rows in chunks of `size` (the pieces of a file that is not sliced)."""
+    rows = iter(rows)
+    while batch := list(itertools.islice(rows, max(1, size))):
         yield batch
