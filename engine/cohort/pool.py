@@ -85,7 +85,6 @@ def worker_main(conn: Connection, spec: str, settings: Settings, sections: froze
 
 @dataclass
 class _Chunk:
-    piece: Piece
     first: int          # the place of its first row (rows of a chunk are consecutive)
     out: list[dict | None]
     missing: int
@@ -173,7 +172,7 @@ class WorkerPool:
                         break
                     size, first = (piece.rows, piece.first_index) if isinstance(piece, Slice) else \
                         (len(piece), piece[0].index)
-                    chunks[next_chunk] = _Chunk(piece, first, [None] * size, size)
+                    chunks[next_chunk] = _Chunk(first, [None] * size, size)
                     jobs.append(_Job(next(self._ids), next_chunk, piece, careful=False))
                     next_chunk += 1
                 for worker in self._workers:
