@@ -23,7 +23,7 @@ import importlib
 import itertools
 import multiprocessing
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
@@ -121,7 +121,7 @@ class PoolRun:
 class WorkerPool:
     """`workers` processes deciding chunks of rows (decider: "module:callable" taking the Settings)."""
 
-    def __init__(self, settings: Settings, workers: int, digest: str, sections: frozenset[str],
+    def __init__(self, settings: Settings, workers: int, digest: str, sections: Collection[str],
                  decider: str = DECIDER, encode: str | None = None):
         self.digest, self.sections, self.encode = digest, frozenset(sections), encode
         self.settings, self.count, self.spec = settings, max(1, workers), decider
