@@ -128,10 +128,11 @@ def read_slice(piece: Slice, sections: Collection[str]) -> list[RawRow]:
     name = Path(piece.path).name
     rows, index = [], piece.first_index
     parts = data.split(b"\n")
-    for number, part in enumerate(parts, piece.first_line):
-        line = part + b"\n" if number - piece.first_line < len(parts) - 1 else part  # as file iteration gives it
+    last = len(parts) - 1
+    for offset, part in enumerate(parts):
+        line = part if offset == last else part + b"\n"  # each line as iterating the file gives it
         if line.strip():
-            rows.append(_jsonl_row(index, line, f"{name}:{number}", sections))
+            rows.append(_jsonl_row(index, line, f"{name}:{piece.first_line + offset}", sections))
             index += 1
     if len(rows) != piece.rows:
         raise CaseFileError(piece.path, f"changed while it was read (lines {piece.first_line} on)", "cohort file")

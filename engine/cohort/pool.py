@@ -225,7 +225,8 @@ class WorkerPool:
             worker.job = None
         elif kind == "row":
             self._place(chunks[job.chunk], [message[2]], message[3])
-            job.piece = self._rows(job.piece)[1:]
+            assert isinstance(job.piece, list)  # a row-by-row job holds its rows, never a slice
+            job.piece = job.piece[1:]
         elif kind == "unreadable":
             rows = self._rows(job.piece)  # raises the file's own error here; if it reads now, row by row
             worker.job = None
