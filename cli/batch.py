@@ -26,7 +26,8 @@ def batch(
                                                 "medication.dose, ... and an optional id). A JSON Lines row may "
                                                 "be a FHIR R4 Bundle, or case fields with one under \"fhir\".")],
     output: Annotated[Path, typer.Option("--output", "-o", metavar="OUTPUT", show_default=False,
-                                         help="Where the answers go: .jsonl, .csv or .parquet.")],
+                                         help="Where the answers go: .jsonl, .csv or .parquet; on Dask, "
+                                              "'dir/part-*.jsonl' has each worker write its partitions' files.")],
     kb: KbDir = None,
     profile: ProfileName = None,
     engine: EngineName = None,
@@ -45,6 +46,10 @@ def batch(
     dask_local: Annotated[int | None, typer.Option(
         "--dask-local", metavar="N", show_default=False,
         help="Run on a local Dask cluster of N workers (needs clonus[dask]).")] = None,
+    partition_rows: Annotated[int | None, typer.Option(
+        "--partition-rows", metavar="N", show_default=False,
+        help="Rows in each Dask partition (default 2,000); with -o 'dir/part-*.jsonl' each partition is "
+        "one file.")] = None,
     as_of: Annotated[str | None, typer.Option(
         "--as-of", metavar="YYYY-MM-DD", show_default=False,
         help="The date every FHIR row is read as of (ages, the latest eGFR), as advise --as-of; default today. "
@@ -66,16 +71,22 @@ def batch(
         raise UsageError(f"--workers: {workers} is not a number of processes; expected 1 or more")
     if scheduler and dask_local:
         raise UsageError("--scheduler and --dask-local: give one of them, not both")
+    if dask_local is not None and dask_local < 1:
+        raise UsageError(f"--dask-local: {dask_local} is not a number of workers; expected 1 or more")
+    if partition_rows is not None and partition_rows < 1:
+        raise UsageError(f"--partition-rows: {partition_rows} is not a number of rows; expected 1 or more")
+    if partition_rows is not None and not (scheduler or dask_local):
+        raise UsageError("--partition-rows: partitions are a Dask batch's; add --scheduler or --dask-local")
     day = as_of_date(as_of).isoformat()  # one date for every row and worker, even across midnight
     settings = Settings(kb_dir=str(kb) if kb else None, profile=profile, engine=engine, include_draft=include_draft,
                         cache=not no_cache, verify_cache=verify_cache, full=full, as_of=day)
     progress = None if quiet else _Progress()
     try:
         if scheduler or dask_local:
-            from clonus.engine.cohort.cluster import run_on_dask
+            from clonus.engine.cohort.cluster import PARTITION, run_on_dask
 
             summary = run_on_dask(source, output, settings, scheduler=scheduler, local_workers=dask_local,
-                                  progress=progress)
+                                  progress=progress, partition=partition_rows or PARTITION)
         else:
             from clonus.engine.cohort.batch import run_batch
 

@@ -160,6 +160,12 @@ def test_quiet_batch_of_good_rows_exits_0_silently(tmp_path):
     (["--verify-cache", "2"], "--verify-cache: 2 is not a share"),
     (["--workers", "0"], "--workers: 0 is not a number of processes"),
     (["-o", "out.txt"], "--output: 'out.txt' has no cohort suffix"),
+    (["-o", "part-*.jsonl"], "--output: 'part-*.jsonl': partition files are written by the workers of a Dask"),
+    (["-o", "d*/part-*.jsonl", "--dask-local", "1"], "--output: 'd*/part-*.jsonl': a `*` may stand only in"),
+    (["-o", "part-*-*.jsonl", "--dask-local", "1"], "--output: 'part-*-*.jsonl': one `*` stands for the partition"),
+    (["--partition-rows", "100"], "--partition-rows: partitions are a Dask batch's"),
+    (["--partition-rows", "0", "--dask-local", "1"], "--partition-rows: 0 is not a number of rows"),
+    (["--dask-local", "0"], "--dask-local: 0 is not a number of workers"),
 ])
 def test_bad_options_are_one_line_exit_2(tmp_path, args, message):
     cohort = tmp_path / "c.jsonl"
@@ -240,3 +246,34 @@ def test_a_batch_whose_waiting_chunks_all_finish_at_once_goes_on(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["30"]
     assert [r["id"] for r in read_output(tmp_path / "o.jsonl")] == [r[0] for r in rows]
+
+
+def test_first_of_cells_gives_each_cells_first_row_and_evaluate_cells_its_firings(tmp_path, shipped_kb):
+    """A Dask batch's first two phases, in one decider: every good row's cell has its first row, no error
+    row has a cell, and the cells evaluated are the ones a row-by-row run caches."""
+    from clonus.engine.cohort.decider import RowDecider
+
+    cohort = tmp_path / "c.jsonl"
+    write_cohort(cohort, iter(ROWS))
+    rows = list(read_rows(cohort, shipped_kb))
+    finder, alone = RowDecider(Settings()), RowDecider(Settings())
+    try:
+        firsts = finder.first_of_cells(rows)
+        keys = [key for key, _ in firsts]
+        assert len(set(keys)) == len(keys) and all(raw.data is not None for _, raw in firsts)
+        out, tally = alone.decide(rows)
+        assert len(firsts) == tally.misses > 0
+        firsts_by_index = sorted(raw.index for _, raw in firsts)
+        assert firsts == sorted(firsts, key=lambda pair: pair[1].index)  # in input order
+        cells, evaluated = finder.evaluate_cells(firsts)
+        assert evaluated.misses == len(cells) == len(firsts)
+        assert dict(cells) == alone.advisor.decisions.cells
+        assert firsts_by_index[0] == next(r["row"] for r in out if r["status"] == "ok")
+    finally:
+        finder.close()
+        alone.close()
+    without = RowDecider(Settings(cache=False))
+    try:
+        assert without.first_of_cells(rows) == []
+    finally:
+        without.close()

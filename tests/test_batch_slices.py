@@ -5,6 +5,7 @@ the output bytes are exactly those of the file read whole in one process."""
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 import orjson
 import pytest
@@ -41,6 +42,21 @@ def test_slices_read_the_rows_the_whole_file_reads(tmp_path, shipped_kb, name, s
     assert [raw for piece in pieces for raw in read_slice(piece, shipped_kb.case_sections)] == whole
     assert all(0 < piece.rows <= size for piece in pieces)
     assert sum(piece.rows for piece in pieces) == len(whole)
+
+
+@pytest.mark.parametrize("name", list(FILES))
+@pytest.mark.parametrize("size", [1, 2, 1000])
+def test_slices_that_carry_their_bytes_read_the_same_rows_without_the_file(tmp_path, shipped_kb, name, size):
+    """A Dask worker on another machine gets a slice's bytes, not the file."""
+    path = tmp_path / "c.jsonl"
+    path.write_bytes(FILES[name].encode())
+    whole = list(read_rows(path, shipped_kb))
+    plain = list(jsonl_slices(path, size))
+    carried = list(jsonl_slices(path, size, carry=True))
+    assert [piece.data for piece in carried] == [FILES[name].encode()[p.start:p.end] for p in plain]
+    assert [replace(piece, data=None) for piece in carried] == plain
+    path.unlink()
+    assert [raw for piece in carried for raw in read_slice(piece, shipped_kb.case_sections)] == whole
 
 
 def test_a_slice_of_a_file_that_changed_is_a_located_error(tmp_path, shipped_kb):

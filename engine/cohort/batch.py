@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from clonus.engine.cohort.decider import RowDecider, Settings, Tally
-from clonus.engine.cohort.formats import ENCODED, RowWriter, format_of, jsonl_slices, read_rows
+from clonus.engine.cohort.formats import ENCODED, RowWriter, format_of, jsonl_slices, partitioned, read_rows
 from clonus.engine.cohort.pool import DECIDER, WorkerPool, row_chunks
+from clonus.engine.errors import UsageError
 from clonus.engine.knowledge.load import load_kb
 
 
@@ -39,6 +40,9 @@ def run_batch(source: Path | str, target: Path | str, settings: Settings, worker
     started = time.perf_counter()
     kb = load_kb(settings.kb_dir, settings.profile)  # a KB that cannot load fails here, before any worker
     format_of(target, "--output")
+    if partitioned(target):
+        raise UsageError(f"--output: {str(target)!r}: partition files are written by the workers of a Dask batch; "
+                         "add --scheduler or --dask-local, or name one file")
     rows = read_rows(source, kb)  # checks the file; a JSON Lines file's workers read their own slices of it
     summary = BatchSummary(cache=settings.cache)
     done = 0

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 from clonus.engine.cohort.answers import CellAnswers
 from clonus.engine.cohort.formats import RawRow, fhir_parts
 from clonus.engine.decide.advisor import Advisor
-from clonus.engine.decide.cache import CachedEngine
+from clonus.engine.decide.cache import CachedEngine, Key
 from clonus.engine.errors import ClonusError, EngineError
+from clonus.engine.intake.case import parse_case
 from clonus.engine.knowledge.load import load_kb
 
 if TYPE_CHECKING:
@@ -123,6 +124,34 @@ class RowDecider:
         new = list(itertools.islice(cache.cells.items(), self._shared, None))
         self._shared = len(cache.cells)
         return new
+
+    def first_of_cells(self, rows: Iterable[RawRow]) -> list[tuple[Key, RawRow]]:
+        """The first row of each cell among `rows`, in order, without evaluating any (a Dask batch's first
+        phase). A row that cannot be read or is not a valid case has no cell: it is answered later, as the
+        error row it is. Without the cache, there are no cells."""
+        cache = self.advisor.decisions
+        if not isinstance(cache, CachedEngine):
+            return []
+        first: dict[Key, RawRow] = {}
+        for raw in rows:
+            if raw.data is None:
+                continue
+            try:
+                case = self._fhir(raw.data).case if raw.fhir else parse_case(self.kb, raw.data, self.answers.memo)
+            except ClonusError:
+                continue
+            first.setdefault(cache.keys.key(case.facts, case.absent), raw)
+        return list(first.items())
+
+    def evaluate_cells(self, firsts: Iterable[tuple[Key, RawRow]]) -> tuple[list[tuple], Tally]:
+        """Each cell evaluated by the engine through its first row (a Dask batch's second phase): the
+        (key, firings) pairs, as learned() gives them, and the tally of those evaluations."""
+        firsts = list(firsts)
+        _, tally = self.decide(raw for _, raw in firsts)
+        cache = self.advisor.decisions
+        if not isinstance(cache, CachedEngine):
+            return [], tally
+        return [(key, cache.cells[key]) for key, _ in firsts if key in cache.cells], tally
 
     def teach(self, cells: Iterable[tuple]) -> None:
         """Cells other workers evaluated: a case of one is a cache hit here, not a second evaluation."""

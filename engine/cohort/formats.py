@@ -16,7 +16,7 @@ import importlib.util
 import io
 import os
 from collections.abc import Collection, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,23 @@ def format_of(path: Path | str, role: str) -> str:
         raise UsageError(f"{role}: {str(path)!r}: Parquet needs pyarrow; install clonus[parquet] "
                          "(pip install 'clonus[parquet]')")
     return SUFFIXES[suffix]
+
+
+def partitioned(target: Path | str) -> bool:
+    """Whether `target` names partition files (`dir/part-*.jsonl`: one `*`, in the file name only)."""
+    path = Path(target)
+    if "*" in str(path.parent):
+        raise UsageError(f"--output: {str(target)!r}: a `*` may stand only in the file name (dir/part-*.jsonl)")
+    if path.name.count("*") > 1:
+        raise UsageError(f"--output: {str(target)!r}: one `*` stands for the partition number, "
+                         f"not {path.name.count('*')}")
+    return "*" in path.name
+
+
+def partition_path(target: Path | str, number: int) -> Path:
+    """The file of partition `number` (from 0) of a partitioned target: its `*` as five digits or more."""
+    path = Path(target)
+    return path.with_name(path.name.replace("*", f"{number:05d}"))
 
 
 def read_rows(path: Path | str, kb: Kb) -> Iterator[RawRow]:
@@ -100,31 +117,40 @@ class Slice:
     first_index: int
     first_line: int
     rows: int
+    data: bytes | None = field(default=None, repr=False)  # its bytes, carried where the file is not at hand
 
 
-def jsonl_slices(path: Path | str, rows_per_slice: int) -> Iterator[Slice]:
+def jsonl_slices(path: Path | str, rows_per_slice: int, carry: bool = False) -> Iterator[Slice]:
     """The file cut into slices of `rows_per_slice` rows at line ends (the last may hold fewer). Only line
-    ends are looked for: no row is parsed here."""
+    ends are looked for: no row is parsed here. `carry`: each slice holds its bytes (for a Dask worker on
+    another machine, which cannot open the file)."""
     path = Path(path)
     start = offset = count = 0
     first_index = first_line = 1
+    held: list[bytes] = []
     with path.open("rb") as lines:
         for number, line in enumerate(lines, 1):
             offset += len(line)
+            if carry:
+                held.append(line)
             if line.strip():
                 count += 1
                 if count == rows_per_slice:
-                    yield Slice(str(path), start, offset, first_index, first_line, count)
+                    yield Slice(str(path), start, offset, first_index, first_line, count,
+                                b"".join(held) if carry else None)
                     start, first_index, first_line, count = offset, first_index + count, number + 1, 0
+                    held = []
     if count:
-        yield Slice(str(path), start, offset, first_index, first_line, count)
+        yield Slice(str(path), start, offset, first_index, first_line, count, b"".join(held) if carry else None)
 
 
 def read_slice(piece: Slice, sections: Collection[str]) -> list[RawRow]:
     """The rows of one slice, exactly as read_rows reads them from the whole file."""
-    with open(piece.path, "rb") as source:
-        source.seek(piece.start)
-        data = source.read(piece.end - piece.start)
+    data = piece.data
+    if data is None:
+        with open(piece.path, "rb") as source:
+            source.seek(piece.start)
+            data = source.read(piece.end - piece.start)
     name = Path(piece.path).name
     rows, index = [], piece.first_index
     parts = data.split(b"\n")

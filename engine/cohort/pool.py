@@ -41,6 +41,13 @@ GC_YOUNG = 50_000  # allocations between collections of the youngest generation,
 Piece = list[RawRow] | Slice  # a chunk of rows, or the slice of a JSON Lines file that holds them
 
 
+def collect_less_often() -> None:
+    """For a process that decides batches: a chunk makes thousands of short-lived objects (rows, answers),
+    none in a cycle, and collecting the youngest generation every 700 allocations, as by default, costs a
+    tenth of a cache hit's time."""
+    gc.set_threshold(GC_YOUNG, *gc.get_threshold()[1:])
+
+
 def _build(spec: str, settings: Settings) -> Any:
     module, _, name = spec.partition(":")
     return getattr(importlib.import_module(module), name)(settings)
@@ -55,9 +62,7 @@ def worker_main(conn: Connection, spec: str, settings: Settings, sections: froze
     except Exception as exc:  # noqa: BLE001 - said to the parent, which raises it as its own error
         conn.send(("failed", f"{type(exc).__name__}: {exc}"))
         return
-    # a chunk makes thousands of short-lived objects (rows, answers), none in a cycle: collecting the
-    # youngest generation every 700 allocations, as by default, costs a tenth of a cache hit's time
-    gc.set_threshold(GC_YOUNG, *gc.get_threshold()[1:])
+    collect_less_often()
     conn.send(("ready",))
     while True:
         message = conn.recv()
