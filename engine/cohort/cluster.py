@@ -157,8 +157,9 @@ def run_on_dask(source: Path | str, target: Path | str, settings: Settings, sche
     summary = BatchSummary(cache=settings.cache)
     try:
         client.register_plugin(decider_plugin(settings, name), name=name)
-        limit = IN_FLIGHT_PER_WORKER * max(1, len(client.scheduler_info()["workers"]))
-        cells = _cells(client, name, pieces(), summary.tally, limit // IN_FLIGHT_PER_WORKER) \
+        workers = max(1, len(client.scheduler_info()["workers"]))
+        limit = IN_FLIGHT_PER_WORKER * workers
+        cells = _cells(client, name, pieces(), summary.tally, workers) \
             if settings.cache else None  # a KB the cache cannot serve has no cells: phase 1 finds none
         calls = ((answer_partition, name, piece, cells, str(partition_path(target, n)) if parts else None,
                   kind if kind in ENCODED else None) for n, piece in enumerate(pieces()))
